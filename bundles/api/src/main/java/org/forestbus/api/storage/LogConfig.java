@@ -8,8 +8,8 @@ package org.forestbus.api.storage;
  * @param retentionMillis delete closed segments whose newest message is older than this; 0 = keep forever
  * @param retentionBytes  delete the oldest closed segments while the topic holds more bytes than
  *                       this; 0 = no size limit
- * @param syncPolicy     see {@link SyncPolicy}
- * @param syncIntervalMillis fsync period for {@link SyncPolicy#INTERVAL}
+ * @param syncPolicy     see {@link SyncPolicy}; {@code null} = the node's default (the factory's configuration)
+ * @param syncIntervalMillis fsync period for {@link SyncPolicy#INTERVAL}; 0 = the node's default
  */
 public record LogConfig(long segmentBytes, long retentionMillis, long retentionBytes,
                         SyncPolicy syncPolicy, long syncIntervalMillis) {
@@ -25,8 +25,13 @@ public record LogConfig(long segmentBytes, long retentionMillis, long retentionB
         }
     }
 
-    /** Defaults: 128 MiB segments, no retention, group-commit fsync. */
+    /** Defaults: 128 MiB segments, no retention, the node's sync policy. */
     public static LogConfig defaults() {
-        return new LogConfig(DEFAULT_SEGMENT_BYTES, 0, 0, SyncPolicy.FSYNC, 1000);
+        return new LogConfig(DEFAULT_SEGMENT_BYTES, 0, 0, null, 0);
+    }
+
+    /** This config with another segment size (for tests and tools). */
+    public LogConfig withSegmentBytes(long bytes) {
+        return new LogConfig(bytes, retentionMillis, retentionBytes, syncPolicy, syncIntervalMillis);
     }
 }
