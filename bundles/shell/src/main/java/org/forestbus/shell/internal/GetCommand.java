@@ -1,0 +1,56 @@
+package org.forestbus.shell.internal;
+
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Argument;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.Option;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.forestbus.api.ForestBusException;
+import org.forestbus.api.ReadResult;
+import org.forestbus.api.TopicRegistry;
+
+@Service
+@Command(scope = "forestbus", name = "get", description = "Reads committed messages from a topic; prints 'id<TAB>text' lines")
+public class GetCommand implements Action {
+
+    @Argument(index = 0, name = "topic", description = "Topic name", required = true)
+    @Completion(TopicNameCompleter.class)
+    String topic;
+
+    @Option(name = "--from", aliases = "-i", description = "First index to read (default 1)")
+    long from = 1;
+
+    @Option(name = "--max", aliases = "-n", description = "At most this many messages (default 100)")
+    int max = 100;
+
+    @Option(name = "--wait", description = "Milliseconds to wait for a message when none is committed at --from (default 0)")
+    long waitMillis;
+
+    @Reference
+    TopicRegistry registry;
+
+    PrintStream out = System.out;
+
+    @Override
+    public Object execute() throws Exception {
+        ReadResult r;
+        try {
+            r = registry.require(topic).read(from, Math.max(1, max), 4 << 20, waitMillis)
+                    .get(waitMillis + 30_000, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw ForestBusException.from(e);
+        }
+        long id = r.firstIndex();
+        for (ByteBuffer p : r.messages().payloads()) {
+            out.println(id++ + "\t" + StandardCharsets.UTF_8.decode(p));
+        }
+        out.println("next index: " + r.nextIndex());
+        return null;
+    }
+}

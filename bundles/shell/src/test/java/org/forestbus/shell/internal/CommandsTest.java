@@ -1,0 +1,112 @@
+package org.forestbus.shell.internal;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.forestbus.api.ErrorCode;
+import org.forestbus.api.ForestBusException;
+import org.forestbus.api.MessageBatch;
+import org.forestbus.api.ReadResult;
+import org.forestbus.api.Role;
+import org.forestbus.api.TopicRegistry;
+import org.forestbus.api.TopicService;
+import org.forestbus.api.TopicStatus;
+import org.junit.jupiter.api.Test;
+
+class CommandsTest {
+
+    /** In-memory topic: every send is committed at once. */
+    static final class FakeTopic implements TopicService {
+        final List<byte[]> messages = new ArrayList<>();
+
+        public String name() { return "orders"; }
+
+        public synchronized CompletableFuture<long[]> send(MessageBatch batch, boolean waitForCommit) {
+            long[] ids = new long[batch.count()];
+            messages.addAll(batch.payloadArrays());
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = messages.size() - ids.length + 1 + i;
+            }
+            return CompletableFuture.completedFuture(ids);
+        }
+
+        public synchronized CompletableFuture<ReadResult> read(long from, int max, int maxBytes, long wait) {
+            int start = (int) from - 1;
+            int end = Math.min(messages.size(), start + max);
+            MessageBatch b = start >= end ? MessageBatch.empty() : MessageBatch.of(messages.subList(start, end));
+            return CompletableFuture.completedFuture(new ReadResult(b, from, from + b.count(), messages.size()));
+        }
+
+        public synchronized TopicStatus status() {
+            return new TopicStatus("orders", 1, messages.size(), messages.size(), 3, Role.LEADER, "node1");
+        }
+    }
+
+    final FakeTopic topic = new FakeTopic();
+    final TopicRegistry registry = new TopicRegistry() {
+        public Optional<TopicService> topic(String name) { return name.equals("orders") ? Optional.of(topic) : Optional.empty(); }
+        public List<TopicService> topics() { return List.of(topic); }
+    };
+    final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    final PrintStream out = new PrintStream(buffer, true, UTF_8);
+
+    private String output() {
+        return buffer.toString(UTF_8);
+    }
+
+    @Test
+    void sendPrintsIdsAndGetPrintsMessages() throws Exception {
+        SendCommand send = new SendCommand();
+        send.registry = registry;
+        send.out = out;
+        send.topic = "orders";
+        send.messages = List.of("first", "second");
+        send.execute();
+        assertThat(output()).isEqualTo("1 2" + System.lineSeparator());
+
+        buffer.reset();
+        GetCommand get = new GetCommand();
+        get.registry = registry;
+        get.out = out;
+        get.topic = "orders";
+        get.from = 2;
+        get.execute();
+        assertThat(output()).isEqualTo("2\tsecond" + System.lineSeparator() + "next index: 3" + System.lineSeparator());
+    }
+
+    @Test
+    void topicsPrintsATableRowPerTopic() {
+        topic.messages.add("x".getBytes(UTF_8));
+        TopicsCommand cmd = new TopicsCommand();
+        cmd.registry = registry;
+        cmd.out = out;
+        cmd.noFormat = true;
+        cmd.execute();
+        // --no-format: no header, tab-separated cells
+        String[] lines = output().split("\\R");
+        assertThat(lines).hasSize(1);
+        assertThat(java.util.Arrays.stream(lines[0].split("\\t")).map(String::trim))
+                .containsExactly("orders", "leader", "node1", "3", "1", "1", "1");
+        buffer.reset();
+        cmd.noFormat = false;
+        cmd.execute();
+        assertThat(output()).contains("Topic").contains("Leader").contains("Commit").contains("orders");
+    }
+
+    @Test
+    void unknownTopicIsAClearError() {
+        TopicInfoCommand cmd = new TopicInfoCommand();
+        cmd.registry = registry;
+        cmd.topic = "nope";
+        assertThatThrownBy(cmd::execute).isInstanceOf(ForestBusException.class)
+                .hasMessage("topic not found: nope")
+                .satisfies(e -> assertThat(((ForestBusException) e).code()).isEqualTo(ErrorCode.TOPIC_NOT_FOUND));
+    }
+}
