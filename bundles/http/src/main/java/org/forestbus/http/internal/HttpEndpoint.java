@@ -1,6 +1,7 @@
 package org.forestbus.http.internal;
 
 import java.nio.ByteBuffer;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -42,6 +43,7 @@ public final class HttpEndpoint {
     private final Server server;
     private final ServerConnector connector;
     private final ApiHandler api;
+    private final int boundPort;
 
     @Activate
     public HttpEndpoint(@Reference TopicRegistry topics, @Reference NodeInfo node, HttpConfig config) throws Exception {
@@ -66,7 +68,10 @@ public final class HttpEndpoint {
         server.addConnector(connector);
 
         api = new ApiHandler(topics, node, s, pool);
-        server.setHandler(new Graceful(api));
+        Graceful graceful = new Graceful(api);
+        // during shutdown, idle keep-alive connections are closed after this (Jetty default 1 s)
+        graceful.setShutdownIdleTimeout(Math.min(1_000, Math.max(1, s.stopTimeoutMs())));
+        server.setHandler(graceful);
         server.setErrorHandler(new JsonErrors(api.wire()));
         try {
             server.start();
@@ -75,12 +80,13 @@ public final class HttpEndpoint {
             throw new IllegalStateException("cannot start the HTTP endpoint on " + s.host() + ":" + s.port()
                     + " (org.forestbus.http host/port): " + e.getMessage(), e);
         }
-        LOG.info("Forest Bus HTTP endpoint listening on http://{}:{}", s.host(), port());
+        boundPort = connector.getLocalPort();
+        LOG.info("Forest Bus HTTP endpoint listening on http://{}:{}", s.host(), boundPort);
     }
 
     /** The port actually bound (useful when configured with port 0). */
     int port() {
-        return connector.getLocalPort();
+        return boundPort;
     }
 
     /** Long-polls currently waiting (diagnostics and tests). */
@@ -90,10 +96,11 @@ public final class HttpEndpoint {
 
     @Deactivate
     void deactivate() {
+        long t0 = System.nanoTime();
         api.beginShutdown();
         try {
             server.stop();
-            LOG.info("Forest Bus HTTP endpoint on port {} stopped", connector.getPort());
+            LOG.info("Forest Bus HTTP endpoint on port {} stopped in {} ms", boundPort, (System.nanoTime() - t0) / 1_000_000);
         } catch (Exception e) {
             LOG.warn("Forest Bus HTTP endpoint did not stop cleanly: {}", e.toString(), e);
         }
@@ -126,12 +133,29 @@ public final class HttpEndpoint {
         @Override
         protected void generateResponse(Request request, Response response, int status, String message,
                                         Throwable cause, Callback callback) {
-            ErrorCode code = status == 413 ? ErrorCode.TOO_LARGE
-                    : status == 503 ? ErrorCode.SHUTTING_DOWN
-                    : status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.BAD_REQUEST;
             String text = message != null ? message : cause != null ? cause.toString() : "HTTP " + status;
             boolean cbor = ApiHandler.respondWithCbor(request);
-            writeBody(response, callback, cbor, wire.error(cbor, new HttpError(status, code, text, null)));
+            writeBody(response, callback, cbor, wire.error(cbor, new HttpError(status, code(status), text, null)));
+        }
+
+        /** Our error body suits every method (Jetty's default writes none for unknown methods). */
+        @Override
+        public boolean errorPageForMethod(String method) {
+            return true;
+        }
+
+        /** Requests Jetty could not parse (no request object exists): always JSON. */
+        @Override
+        public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
+            fields.put(HttpHeader.CONTENT_TYPE, ApiHandler.JSON);
+            String text = "bad HTTP request" + (reason == null ? "" : ": " + reason);
+            return wire.error(false, new HttpError(status, code(status), text, null));
+        }
+
+        private static ErrorCode code(int status) {
+            return status == 413 ? ErrorCode.TOO_LARGE
+                    : status == 503 ? ErrorCode.SHUTTING_DOWN
+                    : status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.BAD_REQUEST;
         }
     }
 

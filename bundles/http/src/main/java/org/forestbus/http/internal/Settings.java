@@ -54,6 +54,11 @@ record Settings(String host, int port, long maxRequestBytes, int maxMessagesPerR
                 maxWaitMs, v, maxThreads, stopTimeoutMs);
     }
 
+    Settings withStopTimeoutMs(long v) {
+        return new Settings(host, port, maxRequestBytes, maxMessagesPerRequest, maxReadMessages, maxReadBytes,
+                maxWaitMs, idleTimeoutMs, maxThreads, v);
+    }
+
     private static void require(boolean ok, String property, Object value) {
         if (!ok) {
             throw new IllegalArgumentException("invalid org.forestbus.http configuration: " + property + " = " + value);
