@@ -57,6 +57,8 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
     /** Exchanges waiting on a long-poll read; answered 503 at shutdown. */
     private final Set<Exchange> polls = ConcurrentHashMap.newKeySet();
     private volatile boolean stopping;
+    /** System.nanoTime() until which a stopping endpoint lets in-flight sends finish. */
+    private volatile long stopDeadline;
 
     ApiHandler(TopicRegistry topics, NodeInfo node, Settings settings, Executor executor) {
         this.topics = topics;
@@ -72,6 +74,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
 
     /** From now on every request (new or waiting in a long-poll) is answered 503. */
     void beginShutdown() {
+        stopDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.stopTimeoutMs());
         stopping = true;
         ShuttingDownException e = new ShuttingDownException("the HTTP endpoint");
         for (Exchange ex : polls) {
@@ -217,11 +220,36 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                     waitForCommit = sb.waitForCommit() != null ? sb.waitForCommit() : queryWait == null || queryWait;
                 }
                 MessageBatch batch = MessageBatch.of(payloads);
-                continueWith(ex, topic.send(batch, waitForCommit), ids -> wire.ids(ex.cbor, ids));
+                CompletableFuture<long[]> f = topic.send(batch, waitForCommit);
+                if (!f.isDone()) {
+                    awaitAck(ex, batch.count());
+                }
+                continueWith(ex, f, ids -> wire.ids(ex.cbor, ids));
             } catch (Throwable t) {
                 ex.fail(t);
             }
         }, ex::fail);
+    }
+
+    /**
+     * A send waiting for its acknowledgement: when the connection's idle timeout fires first,
+     * answer that the outcome is unknown (the messages may be stored), except while the endpoint
+     * stops gracefully, which gives in-flight sends up to stop.timeout.ms.
+     */
+    private void awaitAck(Exchange ex, int count) {
+        ex.request.addFailureListener(ex::abort);
+        ex.request.addIdleTimeoutListener(timeout -> {
+            if (stopping && System.nanoTime() - stopDeadline < 0) {
+                return false;
+            }
+            ex.fail(stopping
+                    ? new HttpError(503, ErrorCode.SHUTTING_DOWN, "the HTTP endpoint stopped before the send of "
+                            + count + " message(s) was acknowledged; they may or may not be stored", null)
+                    : new HttpError(500, ErrorCode.INTERNAL_ERROR, "the send of " + count + " message(s) was not "
+                            + "acknowledged within idle.timeout.ms (" + settings.idleTimeoutMs()
+                            + " ms); they may or may not be stored", null));
+            return false; // answered above
+        });
     }
 
     // ------------------------------------------------------------------ plumbing

@@ -54,6 +54,11 @@ record Settings(String host, int port, long maxRequestBytes, int maxMessagesPerR
                 maxWaitMs, v, maxThreads, stopTimeoutMs);
     }
 
+    Settings withMaxThreads(int v) {
+        return new Settings(host, port, maxRequestBytes, maxMessagesPerRequest, maxReadMessages, maxReadBytes,
+                maxWaitMs, idleTimeoutMs, v, stopTimeoutMs);
+    }
+
     Settings withStopTimeoutMs(long v) {
         return new Settings(host, port, maxRequestBytes, maxMessagesPerRequest, maxReadMessages, maxReadBytes,
                 maxWaitMs, idleTimeoutMs, maxThreads, v);

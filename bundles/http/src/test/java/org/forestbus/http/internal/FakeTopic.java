@@ -28,6 +28,10 @@ final class FakeTopic implements TopicService {
     final AtomicReference<RuntimeException> failure = new AtomicReference<>();
     volatile Role role = Role.LEADER;
     volatile String leader;
+    /** When true, sends are stored but their futures wait for {@link #releaseHeld()}. */
+    volatile boolean holdSends;
+    private final List<CompletableFuture<long[]>> held = new ArrayList<>();
+    private final List<long[]> heldIds = new ArrayList<>();
     volatile Boolean lastWaitForCommit;
     volatile int lastMaxMessages;
     volatile long lastWaitMillis;
@@ -73,6 +77,14 @@ final class FakeTopic implements TopicService {
         for (Waiter w : wake) {
             w.future.complete(readNow(w.from, w.max, w.maxBytes));
         }
+        if (holdSends) {
+            synchronized (this) {
+                CompletableFuture<long[]> pending = new CompletableFuture<>();
+                held.add(pending);
+                heldIds.add(ids);
+                return pending;
+            }
+        }
         return CompletableFuture.completedFuture(ids);
     }
 
@@ -114,6 +126,25 @@ final class FakeTopic implements TopicService {
         }
         MessageBatch b = out.isEmpty() ? MessageBatch.empty() : MessageBatch.of(out);
         return new ReadResult(b, from, from + out.size(), log.size());
+    }
+
+    synchronized int heldSends() {
+        return held.size();
+    }
+
+    /** Acknowledges every held send. */
+    void releaseHeld() {
+        List<CompletableFuture<long[]>> fs;
+        List<long[]> ids;
+        synchronized (this) {
+            fs = new ArrayList<>(held);
+            ids = new ArrayList<>(heldIds);
+            held.clear();
+            heldIds.clear();
+        }
+        for (int i = 0; i < fs.size(); i++) {
+            fs.get(i).complete(ids.get(i));
+        }
     }
 
     synchronized int size() {

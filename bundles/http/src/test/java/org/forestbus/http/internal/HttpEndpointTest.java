@@ -74,7 +74,11 @@ class HttpEndpointTest {
 
     /** Starts an endpoint; the short stop timeout only shortens teardown (idle keep-alive connections). */
     private HttpEndpoint start(Settings s) throws Exception {
-        HttpEndpoint e = new HttpEndpoint(registry, new Fakes.Node(), s.withStopTimeoutMs(100));
+        return startExactly(s.withStopTimeoutMs(100));
+    }
+
+    private HttpEndpoint startExactly(Settings s) throws Exception {
+        HttpEndpoint e = new HttpEndpoint(registry, new Fakes.Node(), s);
         endpoints.add(e);
         return e;
     }
@@ -482,6 +486,10 @@ class HttpEndpointTest {
     @Test
     void hundredConcurrentLongPollsDoNotAddHundredThreads() throws Exception {
         int polls = 100;
+        int maxThreads = 12; // fewer threads than polls: parking a thread per poll could not reach 100
+        endpoint.deactivate(); // only one forestbus-http pool in the JVM, so its threads can be counted
+        endpoints.remove(endpoint);
+        endpoint = start(Settings.defaults().withMaxThreads(maxThreads));
         get("/health"); // warm up the pool and the client
         int before = Thread.activeCount();
         List<CompletableFuture<HttpResponse<byte[]>>> futures = new ArrayList<>();
@@ -497,7 +505,7 @@ class HttpEndpointTest {
         System.out.printf("threads: %d before, %d with %d long-polls parked (%d in the Jetty pool)%n",
                 before, during, polls, jettyThreads);
         assertThat(during - before).as("threads added for %d parked long-polls", polls).isLessThan(25);
-        assertThat(jettyThreads).isLessThanOrEqualTo(Settings.defaults().maxThreads());
+        assertThat(jettyThreads).isLessThanOrEqualTo(maxThreads);
 
         post("/topics/orders/messages", "application/json", json(Map.of("messages", List.of("all"))));
         for (CompletableFuture<HttpResponse<byte[]>> f : futures) {
@@ -506,7 +514,52 @@ class HttpEndpointTest {
         }
     }
 
+    @Test
+    void sendNotAcknowledgedWithinTheIdleTimeoutIsAnsweredAsUnknownOutcome() throws Exception {
+        HttpEndpoint shortIdle = start(Settings.defaults().withIdleTimeoutMs(300));
+        orders.holdSends = true;
+        Resp r = post(shortIdle, "/topics/orders/messages", "application/json", json(Map.of("messages", List.of("a"))));
+        assertError(r, 500, ErrorCode.INTERNAL_ERROR, "idle.timeout.ms");
+        assertThat(r.json().get("error").asText()).contains("may or may not be stored");
+        orders.releaseHeld(); // a late acknowledgement is ignored
+    }
+
     // ------------------------------------------------------------------ lifecycle
+
+    @Test
+    void deactivateLetsAnInFlightSendFinish() throws Exception {
+        HttpEndpoint e = startExactly(Settings.defaults().withStopTimeoutMs(10_000));
+        orders.holdSends = true;
+        CompletableFuture<HttpResponse<byte[]>> sent = client.sendAsync(
+                HttpRequest.newBuilder(uri(e, "/topics/orders/messages")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(json(Map.of("messages", List.of("late"))))).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        await().atMost(Duration.ofSeconds(10)).until(() -> orders.heldSends() == 1);
+
+        ExecutorService stopper = Executors.newSingleThreadExecutor();
+        try {
+            CompletableFuture<Void> stopped = CompletableFuture.runAsync(e::deactivate, stopper);
+            endpoints.remove(e);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !accepts(e.port())); // shutdown has begun
+            assertThat(stopped).isNotDone();
+            orders.releaseHeld();
+            Resp r = toResp(sent.get(10, TimeUnit.SECONDS));
+            assertThat(r.status()).as(r.text()).isEqualTo(200);
+            assertThat(r.json().get("ids").get(0).asLong()).isEqualTo(1);
+            stopped.get(10, TimeUnit.SECONDS);
+        } finally {
+            stopper.shutdownNow();
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
     @Test
     void deactivateAnswersParkedPollsWith503AndClosesThePort() throws Exception {
