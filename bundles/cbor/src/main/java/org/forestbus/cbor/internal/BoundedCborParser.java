@@ -69,7 +69,9 @@ final class BoundedCborParser extends CBORParser {
                     .maxStringLength(maxStringLength)
                     .maxNameLength(4096)
                     .maxNumberLength(100)
-                    .build()));
+                    .build())
+                    // the socket must outlive the parser's EOF: replies may still be pending
+                    .disable(com.fasterxml.jackson.core.StreamReadFeature.AUTO_CLOSE_SOURCE));
         }
 
         /** A parser over {@code in}; does not read anything yet. */
