@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * the {@link RpcHandler} (which returns a future and never blocks) and reads on, so a long poll
  * never delays later pipelined requests. Completed replies go to an outbox drained by at most one
  * writer task at a time on the shared {@code writers} executor, which encodes each response and
- * writes it whole, in completion order. At most {@code maxPending} requests are in flight; the
- * reader waits for a permit before reading the next request (TCP back-pressure).
+ * writes it whole, in completion order. At most {@code maxPending} requests are in flight, and no
+ * new request is read while more than {@code maxQueuedBytes} of completed replies wait to be
+ * written: the reader then stops reading (TCP back-pressure).
  *
  * <p>Closing: on EOF the connection closes once every outstanding reply is written; on an
  * undecodable header, malformed CBOR or a broken limit it logs why and closes at once (the stream
@@ -70,9 +71,13 @@ final class CborConnection implements Runnable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Object writeLock = new Object();
     private volatile boolean inputEnded;
+    /** Payload bytes of completed replies not yet written; guarded by {@code outputGate}. */
+    private long queuedBytes;
+    private final long maxQueuedBytes;
+    private final Object outputGate = new Object();
 
     CborConnection(Socket socket, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
-                   int maxRequestBytes, int maxPending, Consumer<CborConnection> onClose) {
+                   int maxRequestBytes, int maxPending, long maxQueuedBytes, Consumer<CborConnection> onClose) {
         this.socket = socket;
         this.remote = String.valueOf(socket.getRemoteSocketAddress());
         this.handler = handler;
@@ -80,6 +85,7 @@ final class CborConnection implements Runnable {
         this.writers = writers;
         this.maxRequestBytes = maxRequestBytes;
         this.permits = new Semaphore(maxPending);
+        this.maxQueuedBytes = maxQueuedBytes;
         this.onClose = onClose;
     }
 
@@ -89,6 +95,7 @@ final class CborConnection implements Runnable {
             RequestLimitStream in = new RequestLimitStream(socket.getInputStream());
             WireReader r = new WireReader(cbor.boundedParser(in));
             while (!closed.get()) {
+                awaitOutputBelowLimit();
                 permits.acquire();
                 long start = r.position();
                 in.window(start, MAX_HEADER_BYTES);
@@ -150,6 +157,9 @@ final class CborConnection implements Runnable {
             socket.close();
         } catch (IOException e) {
             LOG.debug("CBOR-RPC {}: close failed", remote, e);
+        }
+        synchronized (outputGate) {
+            outputGate.notifyAll();
         }
         onClose.accept(this);
     }
@@ -266,8 +276,23 @@ final class CborConnection implements Runnable {
     // ---- write side -------------------------------------------------------------------------
 
     private void enqueue(Outgoing o) {
+        synchronized (outputGate) {
+            queuedBytes += o.reply().payloadBytes();
+        }
         outbox.add(o);
         scheduleDrain();
+    }
+
+    /**
+     * Back-pressure for clients that pipeline reads but do not read the replies: the reader takes
+     * no new request while more than {@code maxQueuedBytes} of completed replies wait to be written.
+     */
+    private void awaitOutputBelowLimit() throws InterruptedException {
+        synchronized (outputGate) {
+            while (queuedBytes > maxQueuedBytes && !closed.get()) {
+                outputGate.wait();
+            }
+        }
     }
 
     private void scheduleDrain() {
@@ -288,6 +313,10 @@ final class CborConnection implements Runnable {
             while ((o = outbox.poll()) != null) {
                 if (!closed.get()) {
                     write(o);
+                }
+                synchronized (outputGate) {
+                    queuedBytes -= o.reply().payloadBytes();
+                    outputGate.notifyAll();
                 }
                 permits.release();
                 if (pending.decrementAndGet() == 0 && inputEnded) {

@@ -33,5 +33,5 @@ public @interface CborRpcConfig {
     long max_wait_ms() default 300_000L;
 
     @AttributeDefinition(description = "Requests of one connection in flight at most; the connection is not read further until replies are written")
-    int max_pending_requests() default 1024;
+    int max_pending_requests() default 256;
 }

@@ -64,8 +64,9 @@ public final class CborRpcServer {
         this.cbor = new BoundedCborParser.Factory(cfg.max_nesting_depth(), cfg.max_request_bytes());
         this.server = new ServerSocket();
         server.setReuseAddress(true);
-        server.bind(new InetSocketAddress(cfg.host(), cfg.port()), 128);
-        this.readers = new ThreadPoolExecutor(0, Math.max(1, cfg.max_connections()), 30, TimeUnit.SECONDS,
+        String host = cfg.host() == null ? "" : cfg.host().trim();
+        server.bind(host.isEmpty() ? new InetSocketAddress(cfg.port()) : new InetSocketAddress(host, cfg.port()), 128);
+        this.readers = new ThreadPoolExecutor(0, Math.max(1, cfg.max_connections()) + 16, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), threads("forestbus-cbor-conn-"));
         this.writers = Executors.newCachedThreadPool(threads("forestbus-cbor-write-"));
         this.acceptor = Executors.newSingleThreadExecutor(threads("forestbus-cbor-accept-"));
@@ -126,14 +127,19 @@ public final class CborRpcServer {
                 closeQuietly(s);
                 continue;
             }
+            CborConnection c = null;
             try {
                 s.setTcpNoDelay(true);
-                CborConnection c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(),
-                        Math.max(1, cfg.max_pending_requests()), connections::remove);
+                c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(),
+                        Math.max(1, cfg.max_pending_requests()), 2L * Math.max(1, cfg.max_read_bytes()),
+                        connections::remove);
                 connections.add(c);
                 readers.execute(c);
             } catch (SocketException | RejectedExecutionException e) {
                 LOG.warn("CBOR-RPC: cannot serve {}: {}", s.getRemoteSocketAddress(), e.toString());
+                if (c != null) {
+                    c.close(null);
+                }
                 closeQuietly(s);
             }
         }

@@ -107,7 +107,8 @@ final class RpcHandler {
                 return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, List.of(), r.firstIndex()));
             }
             if (!r.messages().isEmpty()) {
-                return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, r.messages().payloads(), r.nextIndex()));
+                return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, r.messages().payloads(), r.nextIndex()),
+                        r.messages().sizeBytes());
             }
             return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, null, r.commitIndex() == 0 ? 0 : id));
         });

@@ -12,7 +12,7 @@ final class TestConfig implements CborRpcConfig {
     int maxReadMessages = 500;
     int maxReadBytes = 16 << 20;
     long maxWaitMs = 300_000;
-    int maxPending = 1024;
+    int maxPending = 256;
 
     TestConfig maxRequestBytes(int v) { maxRequestBytes = v; return this; }
     TestConfig maxConnections(int v) { maxConnections = v; return this; }
