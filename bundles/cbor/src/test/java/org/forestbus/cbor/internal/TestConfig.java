@@ -18,6 +18,7 @@ final class TestConfig implements CborRpcConfig {
     TestConfig maxConnections(int v) { maxConnections = v; return this; }
     TestConfig maxReadMessages(int v) { maxReadMessages = v; return this; }
     TestConfig maxWaitMs(long v) { maxWaitMs = v; return this; }
+    TestConfig maxPending(int v) { maxPending = v; return this; }
 
     @Override public Class<? extends Annotation> annotationType() { return CborRpcConfig.class; }
     @Override public String host() { return "127.0.0.1"; }
