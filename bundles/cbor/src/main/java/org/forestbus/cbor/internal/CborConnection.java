@@ -91,9 +91,11 @@ final class CborConnection implements Runnable {
 
     @Override
     public void run() {
+        BoundedCborParser parser = null;
         try {
             RequestLimitStream in = new RequestLimitStream(socket.getInputStream());
-            WireReader r = new WireReader(cbor.boundedParser(in));
+            parser = cbor.boundedParser(in);
+            WireReader r = new WireReader(parser);
             while (!closed.get()) {
                 awaitOutputBelowLimit();
                 permits.acquire();
@@ -140,6 +142,19 @@ final class CborConnection implements Runnable {
             close(null);
         } catch (IOException | RuntimeException e) {
             close(closed.get() || e instanceof SocketException ? null : "unreadable request: " + e);
+        } finally {
+            closeParser(parser);
+        }
+    }
+
+    /** Releases the parser's buffers; the socket stays open (AUTO_CLOSE_SOURCE is off) for pending replies. */
+    private static void closeParser(BoundedCborParser parser) {
+        if (parser != null) {
+            try {
+                parser.close();
+            } catch (IOException | RuntimeException ignored) {
+                // nothing to release further
+            }
         }
     }
 
