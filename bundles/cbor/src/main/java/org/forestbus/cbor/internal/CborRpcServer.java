@@ -1,0 +1,164 @@
+package org.forestbus.cbor.internal;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.forestbus.api.NodeInfo;
+import org.forestbus.api.TopicRegistry;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The CBOR-RPC listener of the original Forest Bus ({@code -cbor host:port}, FORESTBUS-SPEC §6):
+ * methods {@code RPCHandler.SendMessages}, {@code ReceiveMessages}, {@code GetClusterDetails} and
+ * {@code GetTopicDetails} for the Python and Java clients. The cluster-internal methods of the
+ * original ({@code IdentifyNode}, {@code RequestVote}, {@code AppendEntries},
+ * {@code ConfigurationChange}) are not served here ("rpc: can't find method").
+ *
+ * <p>Threads (all owned here, stopped on deactivation): one acceptor, one reader per connection,
+ * and writer tasks (at most one per connection with replies to send). No thread waits for a
+ * request: long polls and commit waits are futures of the {@link org.forestbus.api.TopicService}.
+ * Deactivation closes the listener and every open connection.
+ */
+@Component(configurationPid = "org.forestbus.cbor", service = {})
+@Designate(ocd = CborRpcConfig.class)
+public final class CborRpcServer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CborRpcServer.class);
+
+    private final ServerSocket server;
+    private final RpcHandler handler;
+    private final BoundedCborParser.Factory cbor;
+    private final CborRpcConfig cfg;
+    private final Set<CborConnection> connections = ConcurrentHashMap.newKeySet();
+    private final ExecutorService acceptor;
+    private final ThreadPoolExecutor readers;
+    private final ExecutorService writers;
+    private final AtomicInteger refused = new AtomicInteger();
+
+    @Activate
+    public CborRpcServer(@Reference TopicRegistry registry, @Reference NodeInfo node, CborRpcConfig cfg)
+            throws IOException {
+        this.cfg = cfg;
+        this.handler = new RpcHandler(registry, node,
+                new RpcHandler.Limits(Math.max(1, cfg.max_read_messages()), Math.max(1, cfg.max_read_bytes()),
+                        Math.max(0, cfg.max_wait_ms())));
+        this.cbor = new BoundedCborParser.Factory(cfg.max_nesting_depth(), cfg.max_request_bytes());
+        this.server = new ServerSocket();
+        server.setReuseAddress(true);
+        String host = cfg.host() == null ? "" : cfg.host().trim();
+        server.bind(host.isEmpty() ? new InetSocketAddress(cfg.port()) : new InetSocketAddress(host, cfg.port()), 128);
+        this.readers = new ThreadPoolExecutor(0, Math.max(1, cfg.max_connections()) + 16, 30, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), threads("forestbus-cbor-conn-"));
+        this.writers = Executors.newCachedThreadPool(threads("forestbus-cbor-write-"));
+        this.acceptor = Executors.newSingleThreadExecutor(threads("forestbus-cbor-accept-"));
+        acceptor.execute(this::acceptLoop);
+        LOG.info("CBOR-RPC listening on {}", server.getLocalSocketAddress());
+    }
+
+    /** The bound port (useful with {@code port=0}). */
+    int port() {
+        return server.getLocalPort();
+    }
+
+    /** Open connections right now. */
+    int connectionCount() {
+        return connections.size();
+    }
+
+    @Deactivate
+    void deactivate() {
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.debug("closing the listener failed", e);
+        }
+        acceptor.shutdownNow();
+        for (CborConnection c : List.copyOf(connections)) {
+            c.close(null);
+        }
+        readers.shutdownNow();
+        writers.shutdownNow();
+        try {
+            if (!acceptor.awaitTermination(5, TimeUnit.SECONDS) || !readers.awaitTermination(5, TimeUnit.SECONDS)
+                    || !writers.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("CBOR-RPC threads did not stop within 5 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("CBOR-RPC listener on port {} stopped", server.getLocalPort());
+    }
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            Socket s;
+            try {
+                s = server.accept();
+            } catch (IOException e) {
+                if (!server.isClosed()) {
+                    LOG.error("CBOR-RPC accept failed; the listener stops", e);
+                }
+                return;
+            }
+            if (connections.size() >= cfg.max_connections()) {
+                int n = refused.incrementAndGet();
+                if (n == 1 || n % 100 == 0) {
+                    LOG.warn("CBOR-RPC: {} connections open, the limit; refused {} so far", connections.size(), n);
+                }
+                closeQuietly(s);
+                continue;
+            }
+            CborConnection c = null;
+            try {
+                s.setTcpNoDelay(true);
+                c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(),
+                        Math.max(1, cfg.max_pending_requests()), 2L * Math.max(1, cfg.max_read_bytes()),
+                        connections::remove);
+                connections.add(c);
+                readers.execute(c);
+            } catch (SocketException | RejectedExecutionException e) {
+                LOG.warn("CBOR-RPC: cannot serve {}: {}", s.getRemoteSocketAddress(), e.toString());
+                if (c != null) {
+                    c.close(null);
+                }
+                closeQuietly(s);
+            }
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

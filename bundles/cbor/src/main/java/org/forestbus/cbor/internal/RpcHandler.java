@@ -1,0 +1,167 @@
+package org.forestbus.cbor.internal;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.forestbus.api.ErrorCode;
+import org.forestbus.api.ForestBusException;
+import org.forestbus.api.MessageBatch;
+import org.forestbus.api.NodeInfo;
+import org.forestbus.api.NotLeaderException;
+import org.forestbus.api.ReadResult;
+import org.forestbus.api.TopicRegistry;
+import org.forestbus.api.TopicService;
+import org.forestbus.api.TopicStatus;
+import org.forestbus.cbor.internal.WireWriter.ResultInfo;
+
+/**
+ * The four client methods of the original {@code RPCHandler} (FORESTBUS-SPEC §6.3, §2.6) over
+ * the {@link TopicService} API. Never blocks: long polls and commit waits are futures.
+ * Thread-safe.
+ */
+final class RpcHandler {
+
+    /** Limits applied to every call. */
+    record Limits(int maxReadMessages, int maxReadBytes, long maxWaitMillis) {
+    }
+
+    record SendArgs(String topic, List<byte[]> messages, boolean waitForCommit) {
+    }
+
+    record ReceiveArgs(String topic, long id, long quantity, boolean waitForMessages) {
+    }
+
+    private final TopicRegistry registry;
+    private final NodeInfo node;
+    private final Limits limits;
+
+    RpcHandler(TopicRegistry registry, NodeInfo node, Limits limits) {
+        this.registry = registry;
+        this.node = node;
+        this.limits = limits;
+    }
+
+    /** {@code RPCHandler.SendMessages}. */
+    CompletableFuture<Reply> sendMessages(SendArgs a) {
+        Optional<TopicService> topic = registry.topic(a.topic());
+        if (topic.isEmpty()) {
+            return done(Reply.ok(WireWriter.sendResults(topicNotFound(a.topic()), null)));
+        }
+        if (a.messages() == null || a.messages().isEmpty()) {
+            return done(Reply.error("no messages"));
+        }
+        MessageBatch batch;
+        try {
+            batch = MessageBatch.of(a.messages());
+        } catch (ForestBusException e) {
+            return done(Reply.error(e.getMessage()));
+        }
+        CompletableFuture<long[]> f;
+        try {
+            f = topic.get().send(batch, a.waitForCommit());
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        return f.handle((ids, err) -> {
+            if (err == null) {
+                return Reply.ok(WireWriter.sendResults(ResultInfo.SUCCESS, ids));
+            }
+            ForestBusException e = ForestBusException.from(err);
+            ResultInfo r = resultFor(e, a.topic());
+            return r == null ? Reply.error(e.getMessage()) : Reply.ok(WireWriter.sendResults(r, null));
+        });
+    }
+
+    /**
+     * {@code RPCHandler.ReceiveMessages}: committed messages only; an empty poll answers
+     * {@code ReceivedMessages = null, NextID = ID} ({@code 0} while the commit index is 0, the
+     * original's full-restart signal); an ID below the first stored index answers an empty list
+     * with {@code NextID = firstIndex}. Unknown topic → code 2 (the original sent an RPC error).
+     */
+    CompletableFuture<Reply> receiveMessages(ReceiveArgs a) {
+        Optional<TopicService> topic = registry.topic(a.topic());
+        if (topic.isEmpty()) {
+            return done(Reply.ok(WireWriter.receiveResults(topicNotFound(a.topic()), null, 0)));
+        }
+        TopicService t = topic.get();
+        long id = a.id();
+        int quantity = (int) Math.max(1, Math.min(a.quantity(), limits.maxReadMessages()));
+        CompletableFuture<ReadResult> f;
+        try {
+            TopicStatus st = t.status();
+            if ((id <= 0 || id < st.firstIndex()) && st.commitIndex() >= id) {
+                return done(Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, List.of(), st.firstIndex())));
+            }
+            f = t.read(id, quantity, limits.maxReadBytes(), a.waitForMessages() ? limits.maxWaitMillis() : 0);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        return f.handle((r, err) -> {
+            if (err != null) {
+                ForestBusException e = ForestBusException.from(err);
+                ResultInfo info = resultFor(e, a.topic());
+                return info == null ? Reply.error(e.getMessage())
+                        : Reply.ok(WireWriter.receiveResults(info, null, 0));
+            }
+            if (r.firstIndex() > id) { // cleaned up below the requested index meanwhile
+                return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, List.of(), r.firstIndex()));
+            }
+            if (!r.messages().isEmpty()) {
+                return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, r.messages().payloads(), r.nextIndex()),
+                        r.messages().sizeBytes());
+            }
+            return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, null, r.commitIndex() == 0 ? 0 : id));
+        });
+    }
+
+    /** {@code RPCHandler.GetClusterDetails}: cluster id, configured peers (node names), running topics. */
+    CompletableFuture<Reply> clusterDetails() {
+        List<String> peers = node.peers().stream().map(NodeInfo.Peer::name).toList();
+        List<String> topics = registry.topics().stream().map(TopicService::name).toList();
+        return done(Reply.ok(WireWriter.clusterResults(ResultInfo.SUCCESS, node.clusterId(), peers, topics)));
+    }
+
+    /** {@code RPCHandler.GetTopicDetails}: local first, last and commit index. */
+    CompletableFuture<Reply> topicDetails(String topicName) {
+        Optional<TopicService> topic = registry.topic(topicName);
+        if (topic.isEmpty()) {
+            return done(Reply.ok(WireWriter.topicResults(topicNotFound(topicName), 0, 0, 0)));
+        }
+        try {
+            TopicStatus st = topic.get().status();
+            return done(Reply.ok(WireWriter.topicResults(ResultInfo.SUCCESS, st.firstIndex(), st.lastIndex(), st.commitIndex())));
+        } catch (RuntimeException err) {
+            ForestBusException e = ForestBusException.from(err);
+            ResultInfo info = resultFor(e, topicName);
+            return done(info == null ? Reply.error(e.getMessage())
+                    : Reply.ok(WireWriter.topicResults(info, 0, 0, 0)));
+        }
+    }
+
+    /** The ResultInfo for an error that has a result code on the wire, or null for an RPC-level error. */
+    private ResultInfo resultFor(ForestBusException e, String topic) {
+        String me = node.nodeName();
+        if (e.code() == ErrorCode.TOPIC_NOT_FOUND) {
+            return topicNotFound(topic);
+        }
+        if (e.code() == ErrorCode.SHUTTING_DOWN) {
+            return new ResultInfo(ErrorCode.SHUTTING_DOWN.wireCode(), "Node (" + me + ") is shutting down.", "");
+        }
+        if (e.code() == ErrorCode.NOT_LEADER) {
+            String leader = e instanceof NotLeaderException nle ? nle.leader() : null;
+            String addr = leader == null ? "" : node.peer(leader).map(NodeInfo.Peer::cborAddress).orElse("");
+            return new ResultInfo(ErrorCode.NOT_LEADER.wireCode(),
+                    "Node (" + me + ") is not the leader for this topic.  Last seen leader is (" + addr + ").", addr);
+        }
+        return null;
+    }
+
+    private ResultInfo topicNotFound(String topic) {
+        return new ResultInfo(ErrorCode.TOPIC_NOT_FOUND.wireCode(),
+                "Provided Topic ID (" + topic + ") was not found on node (" + node.nodeName() + ").", "");
+    }
+
+    private static CompletableFuture<Reply> done(Reply r) {
+        return CompletableFuture.completedFuture(r);
+    }
+}

@@ -1,0 +1,102 @@
+package org.forestbus.cbor.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.forestbus.cbor.internal.RpcSemanticsTest.recvArgs;
+import static org.forestbus.cbor.internal.RpcSemanticsTest.sendArgs;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.awaitility.Awaitility;
+import org.forestbus.cbor.internal.RpcTestClient.Response;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Pipelined traffic: replies in completion order, matched by Seq; the in-flight limit. */
+class PipeliningTest extends ServerTestSupport {
+
+    @Test
+    void theInFlightLimitStopsReadingUntilAReplyIsWritten() throws Exception {
+        start(new TestConfig().maxPending(2));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        try (RpcTestClient c = connect(); RpcTestClient producer = connect()) {
+            c.send(RECV, 1, recvArgs("t", 1, 10, true));
+            c.send(RECV, 2, recvArgs("t", 1, 10, true));
+            c.send(GTD, 3, Map.of("Topic", "t")); // not read while two polls are in flight
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> t.pendingPolls() == 2);
+            assertThat(producer.call(GTD, 1, Map.of("Topic", "t")).error()).isEmpty();
+            producer.call(SEND, 2, sendArgs("t", false, "go"));
+            Map<Long, Response> got = new HashMap<>();
+            for (int i = 0; i < 3; i++) {
+                Response r = c.read();
+                got.put(r.seq(), r);
+            }
+            assertThat(got.keySet()).containsExactlyInAnyOrder(1L, 2L, 3L);
+            // the details were read only after a poll was answered, so they see the message
+            assertThat(got.get(3L).body().get("LastIndex").asLong()).isEqualTo(1);
+        }
+    }
+
+    /** Random mixes of long polls, sends and details on one connection; every reply matches its request. */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 42, 20151})
+    void randomPipelinedMixIsAnsweredByMatchingSeq(long seed) throws Exception {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        start();
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        int n = 60;
+        Map<Long, String> sent = new HashMap<>();
+        try (RpcTestClient c = connect()) {
+            long seq = rnd.nextLong(1L << 40); // arbitrary start, unique increments
+            int polls = 0;
+            for (int i = 0; i < n; i++, seq += 1 + rnd.nextInt(3)) {
+                int kind = rnd.nextInt(4);
+                if (kind == 0) {
+                    c.send(RECV, seq, recvArgs("t", 1 + rnd.nextInt(20), 1 + rnd.nextInt(5), true));
+                    sent.put(seq, RECV);
+                    polls++;
+                } else if (kind == 1) {
+                    c.send(SEND, seq, sendArgs("t", rnd.nextBoolean(), "s" + seq));
+                    sent.put(seq, SEND);
+                } else if (kind == 2) {
+                    c.send(GTD, seq, Map.of("Topic", "t"));
+                    sent.put(seq, GTD);
+                } else {
+                    c.send("RPCHandler.Nope", seq, Map.of());
+                    sent.put(seq, "RPCHandler.Nope");
+                }
+            }
+            // enough messages to release every poll (ids up to 20)
+            try (RpcTestClient p = connect()) {
+                assertThat(p.call(SEND, 0, fill20()).code()).isZero();
+            }
+            for (int i = 0; i < n; i++) {
+                Response r = c.read();
+                String method = sent.remove(r.seq());
+                assertThat(method).as("seed %d: unexpected or duplicate seq %d", seed, r.seq()).isNotNull();
+                assertThat(r.serviceMethod()).as("seed %d", seed).isEqualTo(method);
+                if (method.equals("RPCHandler.Nope")) {
+                    assertThat(r.error()).as("seed %d", seed).startsWith("rpc: can't find method");
+                } else {
+                    assertThat(r.error()).as("seed %d", seed).isEmpty();
+                    assertThat(r.code()).as("seed %d", seed).isZero();
+                }
+                if (method.equals(RECV)) {
+                    assertThat(r.body().get("ReceivedMessages")).as("seed %d", seed).isNotEmpty();
+                }
+            }
+            assertThat(sent).as("seed %d: unanswered", seed).isEmpty();
+            assertThat(t.pendingPolls()).as("seed %d: %d polls sent", seed, polls).isZero();
+        }
+    }
+
+    private static Map<String, Object> fill20() {
+        String[] m = new String[20];
+        for (int i = 0; i < 20; i++) {
+            m[i] = "fill" + i;
+        }
+        return sendArgs("t", false, m);
+    }
+}
