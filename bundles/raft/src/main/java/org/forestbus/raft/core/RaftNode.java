@@ -1,0 +1,874 @@
+package org.forestbus.raft.core;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.random.RandomGenerator;
+import org.forestbus.api.MessageBatch;
+import org.forestbus.api.Role;
+import org.forestbus.api.storage.HardState;
+
+/**
+ * One node's view of one topic's Raft group: a deterministic state machine in the style of
+ * etcd-raft's {@code RawNode}. It starts no thread, reads no clock, touches no file or socket
+ * and draws randomness only from the injected {@link RandomGenerator}; the same inputs give the
+ * same outputs.
+ *
+ * <h2>Driving it</h2>
+ * Inputs: {@link #tick()}, {@link #step(Message)}, {@link #propose(MessageBatch)},
+ * {@link #transferLeadership(String)}. Output: while {@link #hasReady()}, take {@link #ready()},
+ * process it as {@link Ready} describes (persist, then send), then {@link #advance(Ready)}.
+ * Between {@code ready()} and {@code advance()} every input throws
+ * {@link IllegalStateException}: the driver queues events until the Ready is durable. Not
+ * thread-safe; call from one thread (the topic's executor).
+ *
+ * <h2>Decisions that differ from the 2015 original (FORESTBUS-SPEC §4.10, §10)</h2>
+ * <ul>
+ * <li>Votes: granted only if the candidate's log is at least as up to date (higher last term,
+ *     or equal last term and last index {@code >=}; Raft §5.4.1, fixes D7), and its last index
+ *     is at least our commit index. Term and vote are in the Ready's hard state, which is durable
+ *     before the reply leaves (fixes D1/D13 at the core's level).</li>
+ * <li>Any message with a higher term turns a candidate or leader into a follower (fixes D6);
+ *     the exceptions are PreVote traffic and vote requests ignored under a leader lease.</li>
+ * <li>PreVote and CheckQuorum (thesis §9.6, §6.2): a leader that has not heard from a majority
+ *     of voters within {@code electionTicks} steps down and refuses proposals (fixes D10); a
+ *     follower that heard from its leader within {@code electionTicks} ignores vote requests
+ *     (a removed or partitioned node cannot depose a healthy leader).</li>
+ * <li>Commit rule (§5.4.2, fixes D2/D3): the leader commits N when {@code log[N].term == term}
+ *     and a majority of voters <em>durably</em> store N: the leader counts itself only up to
+ *     what {@link #advance} confirmed, followers acknowledge only from Readies sent after
+ *     persistence. Match indexes sorted descending, position {@code voters/2} (= ascending
+ *     position floor((n-1)/2)); correct for even sizes.</li>
+ * <li><b>No no-op entry.</b> Every log index is a client-visible message id, so a new leader
+ *     does not append an empty message. Entries of earlier terms therefore become committed
+ *     only with the first client write of the new term. The commit index is part of the hard
+ *     state, so after a full restart readers see everything that was committed before (fixes
+ *     §10.15); what waits for the next write is only what was written but not yet committed
+ *     when the old leader failed — whose writers were never acknowledged anyway.</li>
+ * <li>Follower commit = min(leader commit, index of the last entry verified by this append);
+ *     only on success; never decreases (fixes D4). A conflict at or below the commit index is a
+ *     safety violation and throws.</li>
+ * <li>prevIndex 0 always matches; conflicts are resolved with term hints (one round trip per
+ *     term instead of one per entry; fixes D12 and §10.8).</li>
+ * <li>Lagging followers (fixes D9): when the entry before a follower's next index is gone from
+ *     the leader's log (retention), the leader sends RESET with its first index F and the
+ *     entries from F. The follower keeps its log if its entry at F has the same term (then its
+ *     whole prefix matches); otherwise every entry it holds at or after F differs from the
+ *     leader's and so is uncommitted, and every entry below F is committed (the leader's
+ *     retention only removes entries at or below its commit index), so it discards its log,
+ *     restarts it at F with those entries and sets commit to at least F-1.</li>
+ * </ul>
+ *
+ * <h2>Invariants kept (checked by the simulation)</h2>
+ * {@code firstIndex - 1 <= commit <= lastIndex}; the commit index never decreases; term never
+ * decreases; at most one vote per term; entries at or below the commit index are never removed
+ * except by retention. A node whose log is empty with first index {@code > 1} (power loss
+ * between a RESET and the sync of its entries) does not know its last term: it neither votes
+ * nor campaigns until a leader gives it entries.
+ *
+ * <p>Membership: the voter and learner sets are fixed per instance (see the constructor).
+ * Learners receive the log but never vote or count toward any quorum.
+ */
+public final class RaftNode {
+
+    /** Internal states; {@link #role()} maps them onto the API's {@link Role}. */
+    public enum State { FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER }
+
+    private final String id;
+    private final RaftConfig cfg;
+    private final RandomGenerator rnd;
+    private final LogState log;
+    private final List<String> voters;   // sorted, includes self if voter
+    private final List<String> learners; // sorted
+    private final List<String> peers;    // voters + learners without self, sorted
+
+    // persistent state (mirrored in HardState)
+    private long term;
+    private String vote;
+    private long commit;
+
+    // volatile state
+    private State state = State.FOLLOWER;
+    private String lead;
+    private int electionElapsed;
+    private int heartbeatElapsed;
+    private int randomizedElectionTimeout;
+    private final Map<String, Boolean> votes = new HashMap<>();
+    private final Map<String, Progress> progress = new LinkedHashMap<>();
+    private String leadTransferee;
+    /** Highest index the driver confirmed durable (the leader's own vote in the commit quorum). */
+    private long durableIndex;
+
+    // output bookkeeping
+    private final List<Message> msgs = new ArrayList<>();
+    private HardState savedHardState;
+    private long reportedCommit;
+    private boolean readyOutstanding;
+
+    /**
+     * Restores a node from its persisted state.
+     *
+     * @param id       this node's id (a voter or a learner)
+     * @param voters   ids of the voting members (including {@code id} unless it is a learner)
+     * @param learners ids of non-voting members that receive the log
+     * @param cfg      timing and flow-control settings
+     * @param log      the persisted log (all of it is taken as durable)
+     * @param hs       the last saved hard state ({@link HardState#INITIAL} for a new node)
+     * @param rnd      source of election-timeout jitter
+     */
+    public RaftNode(String id, Collection<String> voters, Collection<String> learners, RaftConfig cfg,
+                    RaftLog log, HardState hs, RandomGenerator rnd) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.cfg = Objects.requireNonNull(cfg, "cfg");
+        this.rnd = Objects.requireNonNull(rnd, "rnd");
+        this.log = new LogState(Objects.requireNonNull(log, "log"));
+        this.voters = List.copyOf(new TreeSet<>(voters));
+        this.learners = List.copyOf(new TreeSet<>(learners));
+        if (this.voters.isEmpty()) {
+            throw new IllegalArgumentException("no voters");
+        }
+        if (!Collections.disjoint(this.voters, this.learners)) {
+            throw new IllegalArgumentException("a node cannot be both voter and learner");
+        }
+        if (!this.voters.contains(id) && !this.learners.contains(id)) {
+            throw new IllegalArgumentException(id + " is neither voter nor learner");
+        }
+        TreeSet<String> p = new TreeSet<>(this.voters);
+        p.addAll(this.learners);
+        p.remove(id);
+        this.peers = List.copyOf(p);
+        this.term = hs.term();
+        this.vote = hs.votedFor();
+        long lastTerm = this.log.lastTerm();
+        if (lastTerm > term) {
+            // entries of a later term were durable but the hard state was not: we never voted in
+            // that term (a vote is saved before its reply leaves), so adopting it with no vote is safe
+            term = lastTerm;
+            vote = null;
+        }
+        // everything below the first index is committed (retention/RESET invariant); clamp to the
+        // durable log in case the hard state was saved ahead of it
+        this.commit = Math.max(Math.min(hs.commitIndex(), this.log.lastIndex()), this.log.firstIndex() - 1);
+        this.durableIndex = this.log.lastIndex();
+        this.savedHardState = hardState();
+        this.reportedCommit = commit;
+        resetRandomizedElectionTimeout();
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    public String id() {
+        return id;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** API role: a pre-candidate has not started an election and reports FOLLOWER. */
+    public Role role() {
+        return switch (state) {
+            case LEADER -> Role.LEADER;
+            case CANDIDATE -> Role.CANDIDATE;
+            default -> Role.FOLLOWER;
+        };
+    }
+
+    public long term() {
+        return term;
+    }
+
+    /** Known leader of the current term, or null. */
+    public String leader() {
+        return lead;
+    }
+
+    public long commitIndex() {
+        return commit;
+    }
+
+    /** Last index including entries not yet persisted. */
+    public long lastIndex() {
+        return log.lastIndex();
+    }
+
+    public long firstIndex() {
+        return log.firstIndex();
+    }
+
+    /** Term of the entry at {@code index} (persisted or pending), or -1 when not stored. */
+    public long termAt(long index) {
+        return log.term(index);
+    }
+
+    public List<String> voters() {
+        return voters;
+    }
+
+    public List<String> learners() {
+        return learners;
+    }
+
+    /** The pending leadership transfer target, or null. */
+    public String leadTransferee() {
+        return leadTransferee;
+    }
+
+    public HardState hardState() {
+        return new HardState(term, vote, commit);
+    }
+
+    /** For tests and status pages: the leader's view of {@code peer}, as text. */
+    public String progressOf(String peer) {
+        Progress pr = progress.get(peer);
+        return pr == null ? "none" : pr.toString();
+    }
+
+    // ------------------------------------------------------------------ inputs
+
+    /** Advances logical time by one tick. */
+    public void tick() {
+        checkInput();
+        if (state == State.LEADER) {
+            tickLeader();
+        } else {
+            electionElapsed++;
+            if (electionElapsed >= randomizedElectionTimeout) {
+                electionElapsed = 0;
+                if (promotable()) {
+                    campaign(cfg.preVote(), false);
+                } else {
+                    resetRandomizedElectionTimeout();
+                }
+            }
+        }
+    }
+
+    private void tickLeader() {
+        heartbeatElapsed++;
+        electionElapsed++;
+        if (electionElapsed >= cfg.electionTicks()) {
+            electionElapsed = 0;
+            if (cfg.checkQuorum()) {
+                // CheckQuorum (thesis §6.2): step down unless a majority of voters was heard from
+                int active = 0;
+                for (String v : voters) {
+                    if (v.equals(id)) {
+                        active++;
+                    } else if (progress.get(v).recentActive) {
+                        active++;
+                    }
+                }
+                for (Progress pr : progress.values()) {
+                    pr.recentActive = false;
+                }
+                if (active < quorum()) {
+                    becomeFollower(term, null);
+                    return;
+                }
+            }
+            if (leadTransferee != null) {
+                leadTransferee = null; // transfer did not finish within an election timeout
+            }
+        }
+        if (heartbeatElapsed >= cfg.heartbeatTicks()) {
+            heartbeatElapsed = 0;
+            for (String p : peers) {
+                Progress pr = progress.get(p);
+                send(new Message(MessageType.HEARTBEAT, id, p, term, 0, 0, MessageBatch.empty(),
+                        Math.min(pr.match, commit), false, 0, false));
+            }
+        }
+    }
+
+    /**
+     * Appends a client batch as one contiguous index range (leader only). The batch's headers
+     * get this term stamped in place; the same bytes then go to disk and to followers.
+     *
+     * @return the index of the batch's first message; it holds indexes
+     *         {@code [first, first + batch.count())}, committed once the commit index reaches the
+     *         last one while {@link #termAt} of it still equals the term at proposal time
+     * @throws ProposalRejectedException when not leader, while transferring leadership, or for an empty batch
+     */
+    public long propose(MessageBatch batch) {
+        checkInput();
+        if (batch.isEmpty()) {
+            throw new ProposalRejectedException(ProposalRejectedException.Reason.EMPTY_BATCH, lead);
+        }
+        if (state != State.LEADER) {
+            throw new ProposalRejectedException(ProposalRejectedException.Reason.NOT_LEADER, lead);
+        }
+        if (leadTransferee != null) {
+            throw new ProposalRejectedException(ProposalRejectedException.Reason.TRANSFERRING_LEADERSHIP, lead);
+        }
+        long first = log.lastIndex() + 1;
+        log.append(batch.stampTerm(term));
+        for (String p : peers) {
+            sendAppend(p, false);
+        }
+        return first;
+    }
+
+    /**
+     * Asks the leader to hand leadership to voter {@code to} (thesis §3.10): proposals are
+     * refused meanwhile; once {@code to} matches the whole log it gets TIMEOUT_NOW and
+     * campaigns at once. Abandoned after {@code electionTicks} ticks. Ignored when not leader.
+     */
+    public void transferLeadership(String to) {
+        checkInput();
+        if (state != State.LEADER || to.equals(id) || to.equals(leadTransferee)) {
+            return;
+        }
+        if (!voters.contains(to)) {
+            throw new IllegalArgumentException(to + " is not a voter");
+        }
+        leadTransferee = to;
+        electionElapsed = 0;
+        Progress pr = progress.get(to);
+        if (pr.match == log.lastIndex()) {
+            send(Message.of(MessageType.TIMEOUT_NOW, id, to, term));
+        } else {
+            sendAppend(to, true);
+        }
+    }
+
+    /** Handles a message from a peer. Messages addressed to another node are ignored. */
+    public void step(Message m) {
+        checkInput();
+        if (!m.to().equals(id) || m.from().equals(id)) {
+            return;
+        }
+        if (m.term() > term) {
+            if (m.type() == MessageType.VOTE || m.type() == MessageType.PRE_VOTE) {
+                boolean inLease = cfg.checkQuorum() && lead != null && electionElapsed < cfg.electionTicks();
+                if (inLease && !m.transfer()) {
+                    return; // leader lease: a current leader is alive, do not even raise our term
+                }
+            }
+            if (m.type() == MessageType.PRE_VOTE || (m.type() == MessageType.PRE_VOTE_RESP && !m.reject())) {
+                // PreVote never changes term: a granted response carries the term we would campaign in
+            } else if (isFromLeader(m.type())) {
+                becomeFollower(m.term(), m.from());
+            } else {
+                becomeFollower(m.term(), null);
+            }
+        } else if (m.term() < term) {
+            if ((cfg.checkQuorum() || cfg.preVote()) && isFromLeader(m.type())) {
+                // a stale leader (e.g. back from a partition) learns our term and steps down
+                send(Message.of(MessageType.APPEND_RESP, id, m.from(), term));
+            } else if (m.type() == MessageType.PRE_VOTE) {
+                send(voteResp(MessageType.PRE_VOTE_RESP, m.from(), term, true));
+            }
+            return;
+        }
+        switch (m.type()) {
+            case PRE_VOTE, VOTE -> handleVoteRequest(m);
+            default -> {
+                switch (state) {
+                    case LEADER -> stepLeader(m);
+                    case CANDIDATE, PRE_CANDIDATE -> stepCandidate(m);
+                    case FOLLOWER -> stepFollower(m);
+                    default -> throw new IllegalStateException();
+                }
+            }
+        }
+    }
+
+    private static boolean isFromLeader(MessageType t) {
+        return t == MessageType.APPEND || t == MessageType.HEARTBEAT || t == MessageType.RESET;
+    }
+
+    // ------------------------------------------------------------------ output
+
+    /** True when {@link #ready()} has something to persist, send or report. */
+    public boolean hasReady() {
+        return !readyOutstanding && (log.hasPending() || !msgs.isEmpty() || !hardState().equals(savedHardState)
+                || commit != reportedCommit);
+    }
+
+    /** Collects pending work; call {@link #advance(Ready)} once it is processed. */
+    public Ready ready() {
+        if (readyOutstanding) {
+            throw new IllegalStateException("previous Ready not advanced");
+        }
+        HardState hs = hardState();
+        boolean changed = !hs.equals(savedHardState);
+        boolean must = changed && (hs.term() != savedHardState.term() || !Objects.equals(hs.votedFor(), savedHardState.votedFor()));
+        Ready rd = new Ready(changed ? hs : null, must, log.pendingResetTo(), log.pendingTruncateFrom(),
+                log.pendingOffset(), log.pendingEntries(), msgs, reportedCommit, commit);
+        msgs.clear();
+        readyOutstanding = true;
+        return rd;
+    }
+
+    /**
+     * The driver persisted {@code rd} (log changes durable, hard state saved) and sent its
+     * messages. The leader now counts its own new entries toward the commit quorum.
+     */
+    public void advance(Ready rd) {
+        if (!readyOutstanding) {
+            throw new IllegalStateException("no Ready outstanding");
+        }
+        readyOutstanding = false;
+        log.stabilized();
+        durableIndex = log.lastIndex();
+        if (rd.hardState() != null) {
+            savedHardState = rd.hardState();
+        }
+        reportedCommit = rd.commitIndex();
+        if (state == State.LEADER) {
+            progress.get(id).maybeUpdate(durableIndex);
+            if (maybeCommit()) {
+                bcastAppend();
+            }
+        }
+    }
+
+    private void checkInput() {
+        if (readyOutstanding) {
+            throw new IllegalStateException("input while a Ready is outstanding; advance it first");
+        }
+    }
+
+    // ------------------------------------------------------------------ roles
+
+    private void reset(long newTerm) {
+        if (newTerm != term) {
+            term = newTerm;
+            vote = null;
+        }
+        lead = null;
+        electionElapsed = 0;
+        heartbeatElapsed = 0;
+        resetRandomizedElectionTimeout();
+        votes.clear();
+        progress.clear();
+        leadTransferee = null;
+    }
+
+    private void becomeFollower(long newTerm, String leader) {
+        reset(newTerm);
+        state = State.FOLLOWER;
+        lead = leader;
+    }
+
+    private void becomeLeader() {
+        reset(term);
+        state = State.LEADER;
+        lead = id;
+        long last = log.lastIndex();
+        for (String p : voters) {
+            progress.put(p, new Progress(last + 1));
+        }
+        for (String p : learners) {
+            progress.put(p, new Progress(last + 1));
+        }
+        Progress self = progress.get(id);
+        if (self != null) {
+            self.match = durableIndex;
+            self.next = last + 1;
+            self.becomeReplicate();
+            self.next = last + 1;
+        }
+        for (Progress pr : progress.values()) {
+            pr.recentActive = true;
+        }
+        // no no-op entry (see class comment); probe every peer so match indexes are learnt
+        bcastAppend();
+    }
+
+    private boolean promotable() {
+        // a voter that knows its last term (see class comment on empty logs above index 1)
+        return voters.contains(id) && log.lastTerm() != LogState.UNKNOWN;
+    }
+
+    private void campaign(boolean pre, boolean transfer) {
+        long voteTerm;
+        MessageType type;
+        if (pre) {
+            state = State.PRE_CANDIDATE;
+            lead = null;
+            votes.clear();
+            voteTerm = term + 1;
+            type = MessageType.PRE_VOTE;
+        } else {
+            reset(term + 1);
+            state = State.CANDIDATE;
+            vote = id;
+            voteTerm = term;
+            type = MessageType.VOTE;
+        }
+        votes.put(id, true);
+        if (tally() > 0) {
+            if (pre) {
+                campaign(false, transfer);
+            } else {
+                becomeLeader();
+            }
+            return;
+        }
+        long lastIndex = log.lastIndex();
+        long lastTerm = log.lastTerm();
+        for (String v : voters) {
+            if (!v.equals(id)) {
+                send(new Message(type, id, v, voteTerm, lastIndex, lastTerm, MessageBatch.empty(), 0, false, 0, transfer));
+            }
+        }
+    }
+
+    /** 1 = won, -1 = lost, 0 = undecided. */
+    private int tally() {
+        int granted = 0;
+        int rejected = 0;
+        for (String v : voters) {
+            Boolean g = votes.get(v);
+            if (g == null) {
+                continue;
+            }
+            if (g) {
+                granted++;
+            } else {
+                rejected++;
+            }
+        }
+        if (granted >= quorum()) {
+            return 1;
+        }
+        return rejected >= quorum() ? -1 : 0;
+    }
+
+    private int quorum() {
+        return voters.size() / 2 + 1;
+    }
+
+    private void handleVoteRequest(Message m) {
+        boolean pre = m.type() == MessageType.PRE_VOTE;
+        MessageType resp = pre ? MessageType.PRE_VOTE_RESP : MessageType.VOTE_RESP;
+        // we may vote if we already voted for it, or have not voted and know no leader in this
+        // term, or (PreVote) it is about a future term
+        boolean canVote = m.from().equals(vote) || (vote == null && lead == null) || (pre && m.term() > term);
+        long lastTerm = log.lastTerm();
+        boolean upToDate = lastTerm != LogState.UNKNOWN
+                && (m.logTerm() > lastTerm || (m.logTerm() == lastTerm && m.index() >= log.lastIndex()))
+                && m.index() >= commit;
+        if (canVote && upToDate) {
+            send(voteResp(resp, m.from(), m.term(), false));
+            if (!pre) {
+                electionElapsed = 0;
+                vote = m.from(); // in the hard state of this Ready: durable before the reply leaves
+            }
+        } else {
+            send(voteResp(resp, m.from(), term, true));
+        }
+    }
+
+    private Message voteResp(MessageType t, String to, long respTerm, boolean reject) {
+        return new Message(t, id, to, respTerm, 0, 0, MessageBatch.empty(), 0, reject, 0, false);
+    }
+
+    private void stepCandidate(Message m) {
+        switch (m.type()) {
+            case APPEND, HEARTBEAT, RESET -> {
+                // a leader exists in our term (or, for a pre-candidate, in the current term)
+                becomeFollower(m.term(), m.from());
+                stepFollower(m);
+            }
+            case PRE_VOTE_RESP, VOTE_RESP -> {
+                boolean mine = (state == State.PRE_CANDIDATE) == (m.type() == MessageType.PRE_VOTE_RESP);
+                if (!mine) {
+                    return;
+                }
+                votes.putIfAbsent(m.from(), !m.reject());
+                int r = tally();
+                if (r > 0) {
+                    if (state == State.PRE_CANDIDATE) {
+                        campaign(false, m.transfer());
+                    } else {
+                        becomeLeader();
+                    }
+                } else if (r < 0) {
+                    becomeFollower(term, null);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private void stepFollower(Message m) {
+        switch (m.type()) {
+            case APPEND -> {
+                electionElapsed = 0;
+                lead = m.from();
+                handleAppend(m);
+            }
+            case HEARTBEAT -> {
+                electionElapsed = 0;
+                lead = m.from();
+                // m.commit <= our acknowledged match in this term, so our log agrees up to it
+                commitTo(Math.min(m.commit(), log.lastIndex()));
+                send(Message.of(MessageType.HEARTBEAT_RESP, id, m.from(), term));
+            }
+            case RESET -> {
+                electionElapsed = 0;
+                lead = m.from();
+                handleReset(m);
+            }
+            case TIMEOUT_NOW -> {
+                if (promotable()) {
+                    campaign(false, true);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ replication (follower)
+
+    private void handleAppend(Message m) {
+        long prev = m.index();
+        if (prev < commit) {
+            // everything up to our commit index matches the leader (committed); tell it so
+            send(appendResp(m.from(), commit));
+            return;
+        }
+        // prev == commit matches without a term check (it is committed, possibly below firstIndex)
+        if (prev > commit && log.term(prev) != m.logTerm()) {
+            // log.term(prev) is never UNKNOWN-below-first here: firstIndex-1 <= commit < prev
+            long hint = Math.min(prev, log.lastIndex());
+            hint = findConflictByTerm(hint, m.logTerm());
+            long hintTerm = Math.max(0, log.term(hint));
+            send(new Message(MessageType.APPEND_RESP, id, m.from(), term, prev, hintTerm, MessageBatch.empty(),
+                    0, true, hint, false));
+            return;
+        }
+        long lastNew = appendVerified(prev, m.entries());
+        commitTo(Math.min(m.commit(), lastNew));
+        send(appendResp(m.from(), lastNew));
+    }
+
+    /**
+     * Our log matches the leader's through {@code prev}; merges {@code entries} (from prev+1):
+     * skips those already present with the same term, truncates at the first conflict, appends
+     * the rest. Returns the last index now known to match the leader.
+     */
+    private long appendVerified(long prev, MessageBatch entries) {
+        int n = entries.count();
+        long last = log.lastIndex();
+        int k = 0;
+        while (k < n && prev + 1 + k <= last) {
+            long idx = prev + 1 + k;
+            if (log.term(idx) != entries.term(k)) {
+                if (idx <= commit) {
+                    throw new IllegalStateException("Raft safety violation: leader conflicts with committed index "
+                            + idx + " (commit " + commit + ")");
+                }
+                log.truncateFrom(idx);
+                break;
+            }
+            k++;
+        }
+        if (k < n) {
+            log.append(entries.slice(k, n));
+        }
+        return prev + n;
+    }
+
+    private void handleReset(Message m) {
+        long f = m.index();
+        MessageBatch entries = m.entries();
+        if (entries.isEmpty() || f < 1) {
+            return; // malformed
+        }
+        if (f - 1 <= commit) {
+            // our committed prefix reaches F-1: an ordinary append with prevIndex F-1 suffices
+            handleAppend(new Message(MessageType.APPEND, m.from(), m.to(), m.term(), f - 1, 0, entries,
+                    m.commit(), false, 0, false));
+            return;
+        }
+        if (log.term(f) == entries.term(0)) {
+            // same entry at F => (log matching) our prefix through F equals the leader's
+            long lastNew = appendVerified(f, entries.slice(1, entries.count()));
+            commitTo(Math.min(m.commit(), lastNew));
+            send(appendResp(m.from(), lastNew));
+            return;
+        }
+        // every entry we hold at >= F differs from the leader's: uncommitted; everything below F
+        // is committed on the leader (its retention keeps F-1 <= its commit). Restart at F.
+        log.resetTo(f);
+        log.append(entries);
+        long lastNew = f + entries.count() - 1;
+        commitTo(Math.max(f - 1, Math.min(m.commit(), lastNew)));
+        send(appendResp(m.from(), lastNew));
+    }
+
+    private Message appendResp(String to, long index) {
+        return new Message(MessageType.APPEND_RESP, id, to, term, index, 0, MessageBatch.empty(), 0, false, 0, false);
+    }
+
+    /**
+     * The largest index {@code <= index} whose term is {@code <= t} (etcd's findConflictByTerm);
+     * stops at {@code firstIndex - 1}. Used on both sides of the fast back-off.
+     */
+    private long findConflictByTerm(long index, long t) {
+        long first = log.firstIndex();
+        while (index >= first) {
+            long it = log.term(index);
+            if (it <= t) {
+                return index;
+            }
+            index--;
+        }
+        return index;
+    }
+
+    private void commitTo(long c) {
+        if (c > commit) {
+            if (c > log.lastIndex()) {
+                throw new IllegalStateException("commit " + c + " beyond last index " + log.lastIndex());
+            }
+            commit = c;
+        }
+    }
+
+    // ------------------------------------------------------------------ replication (leader)
+
+    private void stepLeader(Message m) {
+        Progress pr = progress.get(m.from());
+        if (pr == null) {
+            return;
+        }
+        switch (m.type()) {
+            case APPEND_RESP -> {
+                pr.recentActive = true;
+                if (m.reject()) {
+                    long probeTo = m.rejectHint();
+                    if (m.logTerm() > 0) {
+                        // skip every index whose term is above the follower's hint term
+                        probeTo = findConflictByTerm(Math.min(m.rejectHint(), log.lastIndex()), m.logTerm());
+                    }
+                    if (pr.maybeDecrTo(m.index(), probeTo)) {
+                        if (pr.state == Progress.State.REPLICATE) {
+                            pr.becomeProbe();
+                        }
+                        sendAppend(m.from(), true);
+                    }
+                    return;
+                }
+                boolean wasPaused = pr.isPaused(cfg);
+                if (m.index() > log.lastIndex()) {
+                    return; // cannot be (acks only what we sent); ignore defensively
+                }
+                boolean updated = pr.maybeUpdate(m.index());
+                if (pr.state == Progress.State.PROBE) {
+                    pr.becomeReplicate(); // the follower matches through pr.match: pipeline from there
+                }
+                if (updated && maybeCommit()) {
+                    bcastAppend();
+                } else if (wasPaused) {
+                    sendAppend(m.from(), false);
+                }
+                while (sendAppend(m.from(), false)) {
+                    // keep the pipeline full
+                }
+                if (m.from().equals(leadTransferee) && pr.match == log.lastIndex()) {
+                    send(Message.of(MessageType.TIMEOUT_NOW, id, m.from(), term));
+                }
+            }
+            case HEARTBEAT_RESP -> {
+                pr.recentActive = true;
+                pr.probeSent = false;
+                if (pr.inflightFull(cfg)) {
+                    pr.freeFirstInflight();
+                }
+                if (pr.match < log.lastIndex()) {
+                    sendAppend(m.from(), true);
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    /** §5.3/§5.4.2: commit the highest index a majority of voters durably stores, if it is of this term. */
+    private boolean maybeCommit() {
+        long[] match = new long[voters.size()];
+        int k = 0;
+        for (String v : voters) {
+            match[k++] = progress.get(v).match;
+        }
+        Arrays.sort(match);
+        // ascending position floor((n-1)/2): at least n/2+1 voters have match >= this value
+        long mci = match[(match.length - 1) / 2];
+        if (mci > commit && log.term(mci) == term) {
+            commit = mci;
+            return true;
+        }
+        return false;
+    }
+
+    private void bcastAppend() {
+        for (String p : peers) {
+            sendAppend(p, true);
+        }
+    }
+
+    /**
+     * Sends {@code to} the entries from its next index (APPEND), or RESET when the entry before
+     * next is no longer stored. Returns false when paused or (unless {@code sendIfEmpty}) when
+     * there is nothing to send.
+     */
+    private boolean sendAppend(String to, boolean sendIfEmpty) {
+        Progress pr = progress.get(to);
+        if (pr == null || pr.isPaused(cfg)) {
+            return false;
+        }
+        long prev = pr.next - 1;
+        long prevTerm = log.term(prev);
+        if (prevTerm == LogState.UNKNOWN) {
+            // the follower needs entries we no longer have: restart it at our first index
+            long f = log.firstIndex();
+            MessageBatch ents = log.entries(f, cfg.maxAppendMessages(), cfg.maxAppendBytes());
+            if (ents.isEmpty()) {
+                return false;
+            }
+            send(new Message(MessageType.RESET, id, to, term, f, 0, ents, commit, false, 0, false));
+            pr.state = Progress.State.PROBE;
+            pr.probeSent = true;
+            return true;
+        }
+        MessageBatch ents = pr.next <= log.lastIndex()
+                ? log.entries(pr.next, cfg.maxAppendMessages(), cfg.maxAppendBytes())
+                : MessageBatch.empty();
+        if (ents.isEmpty() && !sendIfEmpty) {
+            return false;
+        }
+        send(new Message(MessageType.APPEND, id, to, term, prev, prevTerm, ents, commit, false, 0, false));
+        pr.sent(prev + ents.count(), ents.count(), ents.sizeBytes());
+        return true;
+    }
+
+    // ------------------------------------------------------------------ misc
+
+    private void send(Message m) {
+        msgs.add(m);
+    }
+
+    private void resetRandomizedElectionTimeout() {
+        randomizedElectionTimeout = cfg.electionTicks() + rnd.nextInt(cfg.electionJitterTicks());
+    }
+
+    @Override
+    public String toString() {
+        return id + "{" + state + " t" + term + " vote=" + vote + " lead=" + lead + " first=" + log.firstIndex()
+                + " last=" + log.lastIndex() + " commit=" + commit + "}";
+    }
+}

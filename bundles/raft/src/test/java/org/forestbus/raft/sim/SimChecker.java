@@ -1,0 +1,216 @@
+package org.forestbus.raft.sim;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.forestbus.api.storage.HardState;
+import org.forestbus.raft.core.RaftNode;
+
+/**
+ * Safety invariants, checked incrementally as the simulation runs (RELIABILITY §7-L1, §8):
+ * election safety, log matching, leader completeness, committed prefix stability, per-node
+ * monotonic commit and term, one vote per term, acknowledged writes committed at their indexes
+ * forever, reads only of committed entries.
+ */
+final class SimChecker {
+    private final List<String> violations = new ArrayList<>();
+    /** term -> leader id. */
+    private final Map<Long, String> leaders = new HashMap<>();
+    /** index -> hash of the committed entry (term and bytes). */
+    private final Map<Long, Long> committed = new HashMap<>();
+    private long maxCommitted;
+    /** (index, term) -> {hash, prevTerm or -1}: Log Matching. */
+    private final Map<Long, Map<Long, long[]>> seen = new HashMap<>();
+    /** node -> term -> vote (from saved hard states, across restarts). */
+    private final Map<String, Map<Long, String>> votes = new HashMap<>();
+    private final Map<String, HardState> lastSaved = new HashMap<>();
+    /** acknowledged index -> hash. */
+    private final Map<Long, Long> acked = new HashMap<>();
+    private final Map<String, RaftNode.State> lastState = new HashMap<>();
+    long reads;
+
+    void violation(String what) {
+        if (violations.size() < 20) {
+            violations.add(what);
+        }
+    }
+
+    List<String> violations() {
+        return violations;
+    }
+
+    int violationCount() {
+        return violations.size();
+    }
+
+    long maxCommitted() {
+        return maxCommitted;
+    }
+
+    Map<Long, Long> acked() {
+        return acked;
+    }
+
+    // ---------------------------------------------------------------- storage hooks
+
+    void onAppend(SimNode n, long index, SimLog.Entry e) {
+        long prevTerm = index - 1 >= n.log.firstIndex() ? n.log.term(index - 1) : (index == 1 ? 0 : -1);
+        long[] v = seen.computeIfAbsent(index, k -> new HashMap<>()).putIfAbsent(e.term(), new long[] {e.hash(), prevTerm});
+        if (v != null && (v[0] != e.hash() || (v[1] >= 0 && prevTerm >= 0 && v[1] != prevTerm))) {
+            violation("log matching: node " + n.id + " index " + index + " term " + e.term() + " differs from another log's entry");
+        }
+        if (v != null && v[1] < 0 && prevTerm >= 0) {
+            v[1] = prevTerm;
+        }
+        Long c = committed.get(index);
+        if (c != null && index <= n.exposedCommit && c != e.hash()) {
+            violation("node " + n.id + " overwrote committed index " + index);
+        }
+    }
+
+    void onTruncate(SimNode n, long from) {
+        if (from <= n.exposedCommit) {
+            violation("node " + n.id + " truncates from " + from + " at or below its commit " + n.exposedCommit);
+        }
+        checkNoCommittedRemoved(n, from, "truncation");
+    }
+
+    /** A committed entry held at index i is never removed (only entries below a RESET point may go). */
+    private void checkNoCommittedRemoved(SimNode n, long from, String how) {
+        for (long i = Math.max(from, n.log.firstIndex()); i <= n.log.lastIndex(); i++) {
+            Long c = committed.get(i);
+            if (c != null && c == n.log.entry(i).hash()) {
+                violation("node " + n.id + " " + how + " from " + from + " removes committed index " + i);
+                return;
+            }
+        }
+    }
+
+    void onReset(SimNode n, long first) {
+        if (first - 1 > maxCommitted) {
+            violation("node " + n.id + " reset to " + first + " above the committed prefix " + maxCommitted);
+        }
+        checkNoCommittedRemoved(n, first, "reset");
+    }
+
+    void onSaveHardState(SimNode n, HardState hs) {
+        HardState prev = lastSaved.get(n.id);
+        if (prev != null) {
+            if (hs.term() < prev.term()) {
+                violation("node " + n.id + " persisted term went back " + prev.term() + " -> " + hs.term());
+            }
+            if (hs.commitIndex() < prev.commitIndex()) {
+                violation("node " + n.id + " persisted commit went back " + prev.commitIndex() + " -> " + hs.commitIndex());
+            }
+        }
+        lastSaved.put(n.id, hs);
+        if (hs.votedFor() != null) {
+            String old = votes.computeIfAbsent(n.id, k -> new HashMap<>()).putIfAbsent(hs.term(), hs.votedFor());
+            if (old != null && !old.equals(hs.votedFor())) {
+                violation("node " + n.id + " voted twice in term " + hs.term() + ": " + old + " and " + hs.votedFor());
+            }
+        }
+    }
+
+    /** The driver exposed commit index {@code to} (was {@code from}): record / compare committed entries. */
+    void onExpose(SimNode n, long from, long to) {
+        for (long i = Math.max(from + 1, n.log.firstIndex()); i <= to; i++) {
+            long h = n.log.entry(i).hash();
+            Long old = committed.putIfAbsent(i, h);
+            if (old != null && old != h) {
+                violation("committed entry changed at index " + i + " (node " + n.id + ")");
+            }
+        }
+        maxCommitted = Math.max(maxCommitted, to);
+    }
+
+    void onRestart(SimNode n) {
+        for (long i = n.log.firstIndex(); i <= n.exposedCommit; i++) {
+            Long c = committed.get(i);
+            if (c != null && c != n.log.entry(i).hash()) {
+                violation("node " + n.id + " restarted with a different committed entry at " + i);
+            }
+        }
+        lastState.remove(n.id);
+    }
+
+    // ---------------------------------------------------------------- client hooks
+
+    void onAck(long first, long[] hashes, String node) {
+        for (int k = 0; k < hashes.length; k++) {
+            long i = first + k;
+            Long c = committed.get(i);
+            if (c == null || c != hashes[k]) {
+                violation("acknowledged index " + i + " (via " + node + ") is not committed with the acknowledged entry");
+            }
+            acked.put(i, hashes[k]);
+        }
+    }
+
+    void onRead(SimNode n, long index, long hash) {
+        reads++;
+        Long c = committed.get(index);
+        if (index > n.exposedCommit || c == null || c != hash) {
+            violation("read of uncommitted or different entry at " + index + " on " + n.id);
+        }
+    }
+
+    // ---------------------------------------------------------------- after every event
+
+    void afterEvent(Iterable<SimNode> nodes) {
+        for (SimNode n : nodes) {
+            if (!n.alive) {
+                continue;
+            }
+            RaftNode c = n.core;
+            if (c.commitIndex() < n.lastCoreCommit) {
+                violation("node " + n.id + " commit index went back " + n.lastCoreCommit + " -> " + c.commitIndex());
+            }
+            if (c.term() < n.lastCoreTerm) {
+                violation("node " + n.id + " term went back");
+            }
+            n.lastCoreCommit = c.commitIndex();
+            n.lastCoreTerm = c.term();
+            RaftNode.State prev = lastState.put(n.id, c.state());
+            if (c.state() == RaftNode.State.LEADER) {
+                String l = leaders.putIfAbsent(c.term(), n.id);
+                if (l != null && !l.equals(n.id)) {
+                    violation("two leaders in term " + c.term() + ": " + l + " and " + n.id);
+                }
+                if (prev != RaftNode.State.LEADER) {
+                    checkLeaderCompleteness(n);
+                }
+            }
+        }
+    }
+
+    private void checkLeaderCompleteness(SimNode n) {
+        RaftNode c = n.core;
+        for (long i = Math.max(1, n.log.firstIndex()); i <= maxCommitted; i++) {
+            Long h = committed.get(i);
+            if (h != null && (i > n.log.lastIndex() || n.log.entry(i).hash() != h)) {
+                violation("leader completeness: " + n.id + " (term " + c.term() + ") lacks committed index " + i);
+                return;
+            }
+        }
+    }
+
+    /** Final check: every acknowledged entry is committed, and stored by every node that exposes it. */
+    void finalCheck(Iterable<SimNode> nodes) {
+        for (Map.Entry<Long, Long> a : acked.entrySet()) {
+            Long c = committed.get(a.getKey());
+            if (c == null || !c.equals(a.getValue())) {
+                violation("acknowledged index " + a.getKey() + " lost");
+            }
+            for (SimNode n : nodes) {
+                long i = a.getKey();
+                if (i >= n.log.firstIndex() && i <= Math.min(n.exposedCommit, n.log.lastIndex())
+                        && n.log.entry(i).hash() != a.getValue()) {
+                    violation("node " + n.id + " holds a different entry at acknowledged index " + i);
+                }
+            }
+        }
+    }
+}
