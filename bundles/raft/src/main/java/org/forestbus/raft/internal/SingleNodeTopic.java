@@ -39,15 +39,10 @@ final class SingleNodeTopic implements TopicService {
     private final Executor workers;
     private final ScheduledExecutorService timer;
     private final Object appendLock = new Object();
-    private final List<Waiter> waiters = new ArrayList<>();
     private final long term;
-    private volatile long commitIndex;
+    private final CommittedReads reads;
     private volatile boolean closed;
     private final ScheduledFuture<?> retentionTask;
-
-    private record Waiter(long fromIndex, int maxMessages, int maxBytes, CompletableFuture<ReadResult> future,
-                          ScheduledFuture<?>[] timeout) {
-    }
 
     SingleNodeTopic(String name, String nodeName, LogStore log, Executor workers, ScheduledExecutorService timer,
                     long retentionCheckMillis) {
@@ -62,8 +57,9 @@ final class SingleNodeTopic implements TopicService {
         // Everything that survived recovery is on disk once this sync returns; as the only voter
         // this node's log is the committed log.
         long durable = log.sync().join();
-        this.commitIndex = Math.max(durable, hs.commitIndex());
+        long commitIndex = Math.max(durable, hs.commitIndex());
         log.saveHardState(new HardState(term, nodeName, commitIndex));
+        this.reads = new CommittedReads(name, log, commitIndex, workers, timer);
         this.retentionTask = retentionCheckMillis > 0
                 ? timer.scheduleWithFixedDelay(this::applyRetention, retentionCheckMillis, retentionCheckMillis,
                         TimeUnit.MILLISECONDS)
@@ -100,7 +96,7 @@ final class SingleNodeTopic implements TopicService {
         // durable; for a group of one, durable is committed.
         return durable.thenApplyAsync(d -> {
             // FSYNC: d >= last. INTERVAL/NONE complete before the fsync (documented as unsafe).
-            advanceCommit(Math.max(d, last));
+            reads.advance(Math.max(d, last));
             long[] ids = new long[batch.count()];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = first + i;
@@ -109,93 +105,16 @@ final class SingleNodeTopic implements TopicService {
         }, workers);
     }
 
-    private void advanceCommit(long index) {
-        List<Waiter> ready = null;
-        synchronized (waiters) {
-            if (index <= commitIndex) {
-                return;
-            }
-            commitIndex = index;
-            for (var it = waiters.iterator(); it.hasNext(); ) {
-                Waiter w = it.next();
-                if (w.fromIndex <= index) {
-                    it.remove();
-                    (ready == null ? ready = new ArrayList<>() : ready).add(w);
-                }
-            }
-        }
-        if (ready != null) {
-            for (Waiter w : ready) {
-                if (w.timeout[0] != null) {
-                    w.timeout[0].cancel(false);
-                }
-                workers.execute(() -> completeRead(w.future, w.fromIndex, w.maxMessages, w.maxBytes));
-            }
-        }
-    }
-
     @Override
     public CompletableFuture<ReadResult> read(long fromIndex, int maxMessages, int maxBytes, long waitMillis) {
-        if (maxMessages < 1 || maxBytes < 1) {
-            return CompletableFuture.failedFuture(new MalformedBatchException(
-                    "maxMessages and maxBytes must be >= 1"));
-        }
-        if (closed) {
-            return CompletableFuture.failedFuture(new ShuttingDownException("topic " + name));
-        }
-        long from = Math.max(fromIndex, log.firstIndex());
-        if (from <= commitIndex || waitMillis <= 0) {
-            CompletableFuture<ReadResult> f = new CompletableFuture<>();
-            completeRead(f, from, maxMessages, maxBytes);
-            return f;
-        }
-        CompletableFuture<ReadResult> f = new CompletableFuture<>();
-        Waiter w = new Waiter(from, maxMessages, maxBytes, f, new ScheduledFuture<?>[1]);
-        synchronized (waiters) {
-            if (from > commitIndex && !closed) {
-                waiters.add(w);
-                w.timeout[0] = timer.schedule(() -> expire(w), waitMillis, TimeUnit.MILLISECONDS);
-                return f;
-            }
-        }
-        completeRead(f, from, maxMessages, maxBytes);
-        return f;
-    }
-
-    private void expire(Waiter w) {
-        boolean removed;
-        synchronized (waiters) {
-            removed = waiters.remove(w);
-        }
-        if (removed) {
-            workers.execute(() -> completeRead(w.future, w.fromIndex, w.maxMessages, w.maxBytes));
-        }
-    }
-
-    private void completeRead(CompletableFuture<ReadResult> f, long from, int maxMessages, int maxBytes) {
-        try {
-            long commit = commitIndex;
-            if (from > commit) {
-                f.complete(new ReadResult(MessageBatch.empty(), from, from, commit));
-                return;
-            }
-            int count = (int) Math.min(maxMessages, commit - from + 1);
-            MessageBatch batch = log.read(from, count, maxBytes);
-            // never hand out a message past the commit index, even if storage returned more
-            if (batch.count() > count) {
-                batch = batch.slice(0, count);
-            }
-            f.complete(new ReadResult(batch, from, from + batch.count(), commit));
-        } catch (RuntimeException e) {
-            f.completeExceptionally(ForestBusException.from(e));
-        }
+        return reads.read(fromIndex, maxMessages, maxBytes, waitMillis);
     }
 
     private void applyRetention() {
         try {
             synchronized (appendLock) {
                 if (!closed) {
-                    long removed = log.applyRetention(commitIndex);
+                    long removed = log.applyRetention(reads.commitIndex());
                     if (removed > 0) {
                         LOG.info("Topic {}: retention removed {} messages; first index is now {}", name, removed,
                                 log.firstIndex());
@@ -209,27 +128,17 @@ final class SingleNodeTopic implements TopicService {
 
     @Override
     public TopicStatus status() {
-        return new TopicStatus(name, log.firstIndex(), log.lastIndex(), commitIndex, term, Role.LEADER, nodeName);
+        return new TopicStatus(name, log.firstIndex(), log.lastIndex(), reads.commitIndex(), term, Role.LEADER, nodeName);
     }
 
     /** Stops accepting requests, answers waiting readers with SHUTTING_DOWN, closes the log. */
     void close() {
-        List<Waiter> pending;
         synchronized (appendLock) {
-            synchronized (waiters) {
-                closed = true;
-                pending = new ArrayList<>(waiters);
-                waiters.clear();
-            }
+            closed = true;
         }
+        reads.close();
         if (retentionTask != null) {
             retentionTask.cancel(false);
-        }
-        for (Waiter w : pending) {
-            if (w.timeout[0] != null) {
-                w.timeout[0].cancel(false);
-            }
-            w.future.completeExceptionally(new ShuttingDownException("topic " + name));
         }
         synchronized (appendLock) {
             log.close();

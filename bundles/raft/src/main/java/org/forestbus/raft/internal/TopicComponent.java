@@ -1,6 +1,8 @@
 package org.forestbus.raft.internal;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.NodeInfo;
@@ -11,6 +13,7 @@ import org.forestbus.api.storage.LogConfig;
 import org.forestbus.api.storage.LogStore;
 import org.forestbus.api.storage.LogStoreFactory;
 import org.forestbus.api.storage.SyncPolicy;
+import org.forestbus.raft.core.RaftConfig;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -28,19 +31,21 @@ import org.osgi.service.metatype.annotations.Designate;
 @Designate(ocd = TopicConfig.class, factory = true)
 public final class TopicComponent implements TopicService {
 
-    private final SingleNodeTopic topic;
+    private final RaftTopic topic;
 
     @Activate
     public TopicComponent(@Reference(name = "logStore") LogStoreFactory logs, @Reference NodeInfo node,
-                          @Reference TopicRuntime runtime, TopicConfig config) {
+                          @Reference TopicRuntime runtime, @Reference RaftNetwork network, TopicConfig config) {
         String name = config.topic_name();
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("topic configuration without topic.name");
         }
+        // every node of the cluster is a voter of every topic (as in the original)
+        List<String> voters = node.peers().stream().map(NodeInfo.Peer::name).toList();
         LogStore log = logs.open(name, logConfig(config));
         try {
-            topic = new SingleNodeTopic(name, node.nodeName(), log, runtime.workers(), runtime.timer(),
-                    config.retention_check_interval_ms());
+            topic = new RaftTopic(name, node.nodeName(), voters, log, network, runtime, RaftConfig.DEFAULTS,
+                    new SplittableRandom(), config.retention_check_interval_ms());
         } catch (RuntimeException e) {
             log.close();
             throw e;

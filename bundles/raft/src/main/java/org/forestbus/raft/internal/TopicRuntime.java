@@ -1,5 +1,6 @@
 package org.forestbus.raft.internal;
 
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -17,13 +18,28 @@ import org.osgi.service.component.annotations.Deactivate;
 @Component(service = TopicRuntime.class)
 public final class TopicRuntime {
 
+    /** Raft tick period shared by every topic. */
+    public static final long TICK_MILLIS = 50;
+
     private final ScheduledExecutorService timer;
     private final ExecutorService workers;
+    private final CopyOnWriteArrayList<Runnable> tickers = new CopyOnWriteArrayList<>();
 
     public TopicRuntime() {
         timer = Executors.newSingleThreadScheduledExecutor(named("forestbus-topic-timer"));
         workers = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 named("forestbus-topic-worker"));
+        // one shared ticker for all topics, not a timer task per topic
+        timer.scheduleAtFixedRate(() -> tickers.forEach(Runnable::run), TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Calls {@code ticker} every {@link #TICK_MILLIS} on the timer thread (it must only enqueue work). */
+    public void addTicker(Runnable ticker) {
+        tickers.add(ticker);
+    }
+
+    public void removeTicker(Runnable ticker) {
+        tickers.remove(ticker);
     }
 
     public ScheduledExecutorService timer() {

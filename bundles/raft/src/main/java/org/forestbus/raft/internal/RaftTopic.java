@@ -1,0 +1,417 @@
+package org.forestbus.raft.internal;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.random.RandomGenerator;
+import org.forestbus.api.ForestBusException;
+import org.forestbus.api.MalformedBatchException;
+import org.forestbus.api.MessageBatch;
+import org.forestbus.api.NotLeaderException;
+import org.forestbus.api.ReadResult;
+import org.forestbus.api.Role;
+import org.forestbus.api.ShuttingDownException;
+import org.forestbus.api.TopicService;
+import org.forestbus.api.TopicStatus;
+import org.forestbus.api.storage.HardState;
+import org.forestbus.api.storage.LogStore;
+import org.forestbus.api.storage.StorageException;
+import org.forestbus.raft.core.Message;
+import org.forestbus.raft.core.ProposalRejectedException;
+import org.forestbus.raft.core.RaftConfig;
+import org.forestbus.raft.core.RaftLog;
+import org.forestbus.raft.core.RaftNode;
+import org.forestbus.raft.core.Ready;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives one topic's {@link RaftNode} with I/O at the edges. Every input (tick, peer message,
+ * client proposal) runs on the topic's {@link SerialExecutor}; the core is touched by no other
+ * thread.
+ *
+ * <p>Per Ready, in this order (STYLE §4; the core's {@link Ready} contract):
+ * truncate/reset, append entries, fsync (group commit in the log store; asynchronous: inputs
+ * that arrive meanwhile are queued and become the next Ready, which is how concurrent sends are
+ * aggregated), save the hard state (durably when term or vote changed), THEN send messages,
+ * then publish the commit index to readers and answer clients, then {@code advance}.
+ *
+ * <p>Safety invariants of this driver: no message leaves before the entries and hard state of
+ * its Ready are durable; no client is told "committed" before its last index is committed with
+ * the term it was proposed in; readers never see an index above a commit index whose entries are
+ * durable here. A storage failure stops the topic for writes (it cannot know what reached the
+ * disk) and is reported, never retried and acknowledged.
+ */
+final class RaftTopic implements TopicService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RaftTopic.class);
+    private static final long HOUSEKEEPING_MILLIS = 1000;
+
+    private record Proposal(long first, long last, long term, boolean waitForCommit, CompletableFuture<long[]> future) {
+        long[] ids() {
+            long[] ids = new long[(int) (last - first + 1)];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = first + i;
+            }
+            return ids;
+        }
+    }
+
+    private final String name;
+    private final String nodeName;
+    private final LogStore log;
+    private final RaftNetwork net;
+    private final TopicRuntime runtime;
+    private final ExecutorService workers;
+    private final SerialExecutor actor;
+    private final RaftNode core;
+    private final CommittedReads reads;
+    private final long retentionCheckMillis;
+    private final Runnable ticker = this::scheduleTick;
+    private final AtomicBoolean tickQueued = new AtomicBoolean();
+    private final ScheduledFuture<?> housekeeping;
+
+    // actor-confined state
+    private final ArrayDeque<Proposal> pending = new ArrayDeque<>();
+    private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
+    private boolean persisting;
+    private HardState unsavedHardState; // commit-only change not yet written
+    private long durableLast;
+    private long lastRetentionMillis;
+    private Role lastRole = Role.FOLLOWER;
+
+    // published for other threads
+    private volatile boolean closed;
+    private volatile StorageException failure;
+    private volatile long term;
+    private volatile Role role = Role.FOLLOWER;
+    private volatile String leader;
+
+    RaftTopic(String name, String nodeName, List<String> voters, LogStore log, RaftNetwork net, TopicRuntime runtime,
+              RaftConfig config, RandomGenerator random, long retentionCheckMillis) {
+        this.name = name;
+        this.nodeName = nodeName;
+        this.log = log;
+        this.net = net;
+        this.runtime = runtime;
+        this.workers = runtime.workers();
+        this.retentionCheckMillis = retentionCheckMillis;
+        this.actor = new SerialExecutor(workers);
+
+        // Whatever survived recovery is made durable before the core takes it as its persisted log.
+        log.sync().join();
+        HardState hs = log.hardState();
+        if (voters.size() == 1 && voters.get(0).equals(nodeName)) {
+            // A group of one: this node is the whole majority and no other leader can ever exist,
+            // so every entry in its durable log is committed (the core would otherwise wait for a
+            // write of the new term before exposing entries written before a restart).
+            hs = new HardState(hs.term(), hs.votedFor(), Math.max(hs.commitIndex(), log.lastIndex()));
+        }
+        this.core = new RaftNode(nodeName, voters, List.of(), config, new LogView(log), hs, random);
+        this.durableLast = log.lastIndex();
+        this.term = core.term();
+        this.reads = new CommittedReads(name, log, core.commitIndex(), workers, runtime.timer());
+        net.register(name, m -> actor.execute(() -> input(() -> core.step(m))));
+        runtime.addTicker(ticker);
+        this.housekeeping = runtime.timer().scheduleWithFixedDelay(() -> actor.execute(this::housekeeping),
+                HOUSEKEEPING_MILLIS, HOUSEKEEPING_MILLIS, TimeUnit.MILLISECONDS);
+        LOG.info("Topic {} open on {}: voters {}, term {}, first index {}, last index {}, commit index {}", name,
+                nodeName, voters, core.term(), log.firstIndex(), log.lastIndex(), core.commitIndex());
+    }
+
+    /** The core's read-only view of the durable log. */
+    private record LogView(LogStore log) implements RaftLog {
+        public long firstIndex() {
+            return log.firstIndex();
+        }
+
+        public long lastIndex() {
+            return log.lastIndex();
+        }
+
+        public long term(long index) {
+            return log.termAt(index);
+        }
+
+        public MessageBatch entries(long lo, int maxCount, int maxBytes) {
+            return log.read(lo, maxCount, maxBytes);
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    // ------------------------------------------------------------------ inputs (any thread)
+
+    @Override
+    public CompletableFuture<long[]> send(MessageBatch batch, boolean waitForCommit) {
+        if (batch.isEmpty()) {
+            return CompletableFuture.failedFuture(new MalformedBatchException("no messages to send"));
+        }
+        CompletableFuture<long[]> f = new CompletableFuture<>();
+        actor.execute(() -> input(() -> propose(batch, waitForCommit, f)));
+        return f;
+    }
+
+    @Override
+    public CompletableFuture<ReadResult> read(long fromIndex, int maxMessages, int maxBytes, long waitMillis) {
+        return reads.read(fromIndex, maxMessages, maxBytes, waitMillis);
+    }
+
+    @Override
+    public TopicStatus status() {
+        return new TopicStatus(name, log.firstIndex(), log.lastIndex(), reads.commitIndex(), term, role, leader);
+    }
+
+    private void scheduleTick() {
+        // coalesce: a topic whose actor is behind gets one tick, not a backlog
+        if (tickQueued.compareAndSet(false, true)) {
+            actor.execute(() -> {
+                tickQueued.set(false);
+                input(core::tick);
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------ actor
+
+    private void propose(MessageBatch batch, boolean waitForCommit, CompletableFuture<long[]> f) {
+        if (failure != null) {
+            f.completeExceptionally(failure);
+            return;
+        }
+        try {
+            long first = core.propose(batch);
+            pending.add(new Proposal(first, first + batch.count() - 1, core.term(), waitForCommit, f));
+        } catch (ProposalRejectedException e) {
+            f.completeExceptionally(e.reason() == ProposalRejectedException.Reason.EMPTY_BATCH
+                    ? new MalformedBatchException("no messages to send")
+                    : new NotLeaderException(name, e.leader()));
+        }
+    }
+
+    /** Applies one input now, or queues it while a Ready is being persisted. */
+    private void input(Runnable in) {
+        if (closed) {
+            return;
+        }
+        if (persisting) {
+            deferred.add(in);
+            return;
+        }
+        in.run();
+        afterInputs();
+    }
+
+    private void afterInputs() {
+        publishRole();
+        if (!persisting && failure == null && core.hasReady()) {
+            persist(core.ready());
+        }
+    }
+
+    private void persist(Ready rd) {
+        persisting = true;
+        boolean wrote = false;
+        try {
+            if (rd.resetTo() != 0) {
+                log.resetTo(rd.resetTo());
+            } else if (rd.truncateFrom() != 0) {
+                log.truncateFrom(rd.truncateFrom());
+            }
+            for (MessageBatch b : rd.entries()) {
+                log.append(b);
+                wrote = true;
+            }
+        } catch (RuntimeException e) {
+            fail(e);
+            return;
+        }
+        if (wrote) {
+            log.sync().whenComplete((d, err) -> actor.execute(() -> persisted(rd, err)));
+        } else {
+            persisted(rd, null); // truncate/reset are durable on return; nothing else to sync
+        }
+    }
+
+    private void persisted(Ready rd, Throwable err) {
+        if (closed) {
+            return;
+        }
+        if (err != null) {
+            fail(err);
+            return;
+        }
+        try {
+            if (rd.hardState() != null) {
+                if (rd.mustSaveHardState()) {
+                    log.saveHardState(rd.hardState()); // term/vote durable before any reply leaves
+                    unsavedHardState = null;
+                } else {
+                    unsavedHardState = rd.hardState(); // commit only: written by housekeeping
+                }
+            }
+        } catch (RuntimeException e) {
+            fail(e);
+            return;
+        }
+        if (!rd.entries().isEmpty()) {
+            durableLast = rd.lastEntryIndex();
+        } else if (rd.resetTo() != 0 || rd.truncateFrom() != 0) {
+            durableLast = log.lastIndex();
+        }
+        for (Message m : rd.messages()) {
+            net.send(name, m);
+        }
+        reads.advance(rd.commitIndex());
+        answerClients(rd.commitIndex());
+        core.advance(rd);
+        persisting = false;
+        for (Runnable in; !persisting && (in = deferred.poll()) != null; ) {
+            if (!closed) {
+                in.run();
+            }
+        }
+        if (!closed) {
+            afterInputs();
+        }
+    }
+
+    private void answerClients(long commit) {
+        for (Proposal p : pending) {
+            if (!p.waitForCommit && p.last <= durableLast && !p.future.isDone()) {
+                long[] ids = p.ids();
+                workers.execute(() -> p.future.complete(ids));
+            }
+        }
+        while (!pending.isEmpty() && pending.peek().last <= commit) {
+            Proposal p = pending.poll();
+            boolean ours;
+            try {
+                ours = log.termAt(p.last) == p.term;
+            } catch (RuntimeException e) {
+                ours = false;
+            }
+            if (ours) {
+                long[] ids = p.ids();
+                workers.execute(() -> p.future.complete(ids));
+            } else {
+                p.future.completeExceptionally(new NotLeaderException(name, core.leader()));
+            }
+        }
+    }
+
+    private void publishRole() {
+        Role now = core.role();
+        term = core.term();
+        leader = core.leader();
+        role = now;
+        if (lastRole == Role.LEADER && now != Role.LEADER && !pending.isEmpty()) {
+            // Lost leadership: the outcome of these writes is unknown (a new leader may still
+            // commit them). Tell the clients instead of leaving them waiting.
+            LOG.info("Topic {}: stepped down in term {}; {} writes in flight get NOT_LEADER (outcome unknown)", name,
+                    term, pending.size());
+            for (Proposal p : pending) {
+                p.future.completeExceptionally(new NotLeaderException(name, core.leader()));
+            }
+            pending.clear();
+        }
+        if (now != lastRole) {
+            LOG.info("Topic {} on {}: {} in term {} (leader {})", name, nodeName, now.label(), term, leader);
+        }
+        lastRole = now;
+    }
+
+    private void housekeeping() {
+        if (closed || failure != null || persisting) {
+            return;
+        }
+        try {
+            if (unsavedHardState != null) {
+                log.saveHardState(unsavedHardState);
+                unsavedHardState = null;
+            }
+            long now = System.currentTimeMillis();
+            if (retentionCheckMillis > 0 && now - lastRetentionMillis >= retentionCheckMillis) {
+                lastRetentionMillis = now;
+                long removed = log.applyRetention(reads.commitIndex());
+                if (removed > 0) {
+                    LOG.info("Topic {}: retention removed {} messages; first index is now {}", name, removed,
+                            log.firstIndex());
+                }
+            }
+        } catch (RuntimeException e) {
+            fail(e);
+        }
+    }
+
+    private void fail(Throwable t) {
+        Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        StorageException e = cause instanceof StorageException se ? se
+                : new StorageException("storage failure in topic " + name + ": " + cause.getMessage(), cause);
+        if (failure == null) {
+            failure = e;
+            LOG.error("Topic {} stopped accepting writes after a storage failure; restart it once the disk is fixed",
+                    name, e);
+        }
+        persisting = false;
+        for (Proposal p : pending) {
+            p.future.completeExceptionally(e);
+        }
+        pending.clear();
+        runtime.removeTicker(ticker); // a node that cannot persist must not vote or lead
+        net.unregister(name);
+        role = Role.FOLLOWER;
+    }
+
+    /** Stops the topic: no more inputs, waiting clients answered, hard state saved, log closed. */
+    void close() {
+        runtime.removeTicker(ticker);
+        net.unregister(name);
+        housekeeping.cancel(false);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        actor.execute(() -> {
+            try {
+                closed = true;
+                List<Proposal> left = new ArrayList<>(pending);
+                pending.clear();
+                deferred.clear();
+                for (Proposal p : left) {
+                    p.future.completeExceptionally(new ShuttingDownException("topic " + name));
+                }
+                reads.close();
+                if (unsavedHardState != null && failure == null) {
+                    log.saveHardState(unsavedHardState);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("Topic {}: saving the hard state on close failed", name, e);
+            } finally {
+                log.close();
+                done.complete(null);
+            }
+        });
+        try {
+            done.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("Topic {}: close did not finish in 30 s", name, e);
+        }
+        LOG.info("Topic {} closed", name);
+    }
+
+    /** For tests: runs a leadership transfer request on the actor. */
+    void transferLeadership(String to) {
+        actor.execute(() -> input(() -> core.transferLeadership(to)));
+    }
+
+    static ForestBusException unwrap(Throwable t) {
+        return ForestBusException.from(t);
+    }
+}
