@@ -1,0 +1,1049 @@
+package org.forestbus.commitlog.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
+import org.forestbus.api.MessageBatch;
+import org.forestbus.api.storage.CorruptLogException;
+import org.forestbus.api.storage.HardState;
+import org.forestbus.api.storage.LogConfig;
+import org.forestbus.api.storage.LogStore;
+import org.forestbus.api.storage.StorageException;
+import org.forestbus.api.storage.SyncPolicy;
+import org.forestbus.commitlog.internal.DurableFiles.Checkpoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One topic's log on disk: segment files of bare v0 records (the original's format and names),
+ * a hard-state file and a sync checkpoint, all under {@code <data.dir>/<topic>/}.
+ *
+ * <p>Durability. {@link SyncPolicy#FSYNC}: group commit. {@link #append} only writes; {@link #sync}
+ * registers a waiter for everything written so far and makes sure one fsync round is queued on
+ * the shared executor. A round captures the written index and the segments written since the
+ * previous round, forces them (and the directory after a segment was created), then completes
+ * every waiter it covers. Waiters arriving during a round are served by the next one; at most one
+ * round per log is queued or running. Any write/fsync failure puts the log in the failed state:
+ * pending and later sync futures fail, writes throw; nothing is retried (a failed fsync may have
+ * dropped dirty pages, so a retry that succeeds proves nothing). {@link SyncPolicy#INTERVAL}
+ * forces on a timer and acknowledges {@link #sync} at once (before durable); {@link SyncPolicy#NONE}
+ * never forces until close (UNSAFE).
+ *
+ * <p>Sync checkpoint: after a round (at most once per second, and whenever the newest synced
+ * segment changed) the pair (segment, synced byte length, CRC-32C of those bytes) is atomically
+ * rewritten. On open, bytes below it must validate exactly (corruption there refuses to open);
+ * bytes above it are a tail that is truncated at the first invalid record.
+ *
+ * <p>Locks, in order: {@code structure} (write: roll publication, truncate, reset, retention,
+ * close; read: reads and term lookups) → {@code fsyncMutex} (one fsync round / durable operation
+ * at a time; guards {@link #lastCk}) → {@code syncLock} (short: written/durable/dirty/waiters).
+ * Completed sync futures run their dependent stages on the fsync executor thread: callers must
+ * chain heavy work with the *Async variants.
+ */
+final class DiskLogStore implements LogStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DiskLogStore.class);
+    static final long CHECKPOINT_INTERVAL_MILLIS = 1000;
+    private static final int MAX_READ_WINDOW = 16 << 20;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20);
+
+    private record Waiter(long target, CompletableFuture<Long> future) {
+    }
+
+    /** Last index and its term (-1 = not known yet), published together. */
+    private record Last(long index, long term) {
+    }
+
+    private final String topic;
+    private final Path dir;
+    private final FileSystemOps fs;
+    private final Clock clock;
+    private final LogConfig config;
+    private final SyncPolicy policy;
+    private final Executor syncExecutor;
+    private final Runnable onClose;
+    private final long preallocChunk;
+
+    private final ReentrantReadWriteLock structure = new ReentrantReadWriteLock();
+    private final ReentrantLock fsyncMutex = new ReentrantLock();
+    private final Object syncLock = new Object();
+
+    private volatile List<Segment> segments; // immutable snapshot, replaced under the structure write lock
+    private volatile long firstIndex;
+    private final AtomicReference<Last> last = new AtomicReference<>();
+    private volatile HardState hardState;
+    private volatile long durable;
+    private volatile StorageException failure;
+    private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile ScheduledFuture<?> intervalTask;
+
+    // writer only
+    private Segment active;
+    private final CRC32C activeCrc = new CRC32C(); // CRC-32C of the active segment's bytes [0, dataEnd)
+
+    // guarded by syncLock
+    private long written;
+    private final List<Segment> dirty = new ArrayList<>();
+    private boolean dirDirty;
+    private Segment ckSeg;
+    private long ckEnd;
+    private int ckCrc;
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private boolean roundScheduled;
+
+    // guarded by fsyncMutex
+    private Checkpoint lastCk;
+    private long lastCkMillis;
+
+    DiskLogStore(String topic, Path dir, LogConfig config, SyncPolicy policy, long intervalMillis,
+                 FileSystemOps fs, Clock clock, Executor syncExecutor, ScheduledExecutorService timer,
+                 Runnable onClose) {
+        this.topic = topic;
+        this.dir = dir;
+        this.config = config;
+        this.policy = policy;
+        this.fs = fs;
+        this.clock = clock;
+        this.syncExecutor = syncExecutor;
+        this.onClose = onClose;
+        this.preallocChunk = Math.max(4096, Math.min(8 << 20, config.segmentBytes() / 16));
+        try {
+            recover();
+        } catch (IOException e) {
+            closeFiles();
+            throw new StorageException(topic + ": cannot open log in " + dir + ": " + e, e);
+        } catch (RuntimeException e) {
+            closeFiles();
+            throw e;
+        }
+        if (policy == SyncPolicy.INTERVAL && timer != null) {
+            intervalTask = timer.scheduleWithFixedDelay(this::intervalTick, intervalMillis, intervalMillis,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    private void recover() throws IOException {
+        fs.createDirectories(dir);
+        for (String n : fs.list(dir)) {
+            if (n.endsWith(DurableFiles.TMP)) {
+                fs.delete(dir.resolve(n)); // an interrupted atomic replace; the old file is intact
+            }
+        }
+        hardState = DurableFiles.loadHardState(fs, dir);
+        Checkpoint ck = DurableFiles.loadCheckpoint(fs, dir);
+        TreeMap<Long, Segment> found = new TreeMap<>();
+        for (String n : fs.list(dir)) {
+            long first = Segment.parse(n);
+            if (first >= 1) {
+                found.put(first, new Segment(dir, first));
+            }
+        }
+        List<Segment> segs = new ArrayList<>(found.values());
+        if (segs.isEmpty()) {
+            // A new topic, or a crash inside resetTo after its checkpoint named the new start.
+            Segment s = new Segment(dir, ck != null ? ck.segmentFirst() : 1);
+            s.file = fs.open(s.path, true);
+            s.indexed = true;
+            s.lastWriteMillis = clock.millis();
+            fs.syncDirectory(dir);
+            install(segs, s, false, -1);
+            saveCheckpoint(new Checkpoint(s.first, 0, 0));
+            return;
+        }
+        int from = segs.size() - 1; // without a checkpoint (original data dir) only the newest segment is tail
+        long strictEnd = 0;
+        boolean checkCrc = false;
+        if (ck != null) {
+            int i = indexOf(segs, ck.segmentFirst());
+            if (i >= 0) {
+                from = i;
+                strictEnd = ck.syncedBytes();
+                checkCrc = true;
+            } else if (ck.syncedBytes() > 0) {
+                throw new CorruptLogException(dir.resolve(Segment.name(ck.segmentFirst())).toString(),
+                        ck.syncedBytes(), "segment holding synced data is missing");
+            }
+        }
+        for (int i = 0; i < from; i++) { // closed, synced segments: validated lazily when first read
+            Segment s = segs.get(i);
+            s.count = segs.get(i + 1).first - s.first;
+            s.dataEnd = fs.size(s.path);
+            s.allocated = s.dataEnd;
+            s.lastWriteMillis = fs.lastModifiedMillis(s.path);
+        }
+        int keep = segs.size();
+        long lastTerm = -1;
+        int crc = 0;
+        for (int i = from; i < segs.size(); i++) {
+            Segment s = segs.get(i);
+            if (i > from) {
+                Segment prev = segs.get(i - 1);
+                if (s.first != prev.first + prev.count) {
+                    LOG.warn("{}: segment {} does not follow {} ({} records) after a torn tail; deleting it and later segments",
+                            topic, s, prev, prev.count);
+                    keep = i;
+                    break;
+                }
+            }
+            s.file = fs.open(s.path, false);
+            SegmentScanner.Result r = SegmentScanner.scan(s.file, s.path.toString(), i == from ? strictEnd : 0,
+                    i == from && checkCrc, ck == null ? 0 : ck.prefixCrc(), s.index, activeCrc);
+            if (r.tornTail) {
+                LOG.warn("{}: truncating {} at byte {} (of {}): {}", topic, s, r.dataEnd, s.file.size(), r.tailReason);
+            }
+            if (s.file.size() != r.dataEnd) {
+                s.file.truncate(r.dataEnd);
+            }
+            s.dataEnd = r.dataEnd;
+            s.allocated = r.dataEnd;
+            s.count = r.count;
+            s.indexed = true;
+            s.lastWriteMillis = fs.lastModifiedMillis(s.path);
+            lastTerm = r.count > 0 ? r.lastTerm : -1;
+            crc = r.prefixCrc;
+        }
+        for (int i = segs.size() - 1; i >= keep; i--) {
+            Segment s = segs.remove(i);
+            closeQuietly(s);
+            fs.delete(s.path);
+        }
+        Segment act = segs.remove(segs.size() - 1);
+        for (int i = from; i < segs.size(); i++) {
+            segs.get(i).file.force();
+        }
+        act.file.force();
+        fs.syncDirectory(dir);
+        install(segs, act, true, lastTerm);
+        // The recovered bytes are forced now, so the checkpoint may cover all of them.
+        saveCheckpoint(new Checkpoint(act.first, act.dataEnd, crc));
+    }
+
+    /**
+     * Publishes {@code closedSegs} + {@code act} as the whole log, everything durable.
+     * {@code activeCrcValid}: {@link #activeCrc} already holds the CRC-32C of the active segment's bytes.
+     */
+    private void install(List<Segment> closedSegs, Segment act, boolean activeCrcValid, long lastTerm) throws IOException {
+        List<Segment> all = new ArrayList<>(closedSegs);
+        all.add(act);
+        if (act.file == null) {
+            act.file = fs.open(act.path, false);
+        }
+        active = act;
+        if (!activeCrcValid) {
+            activeCrc.reset();
+            SegmentScanner.prefixCrc(act.file, act.dataEnd, activeCrc);
+        }
+        segments = List.copyOf(all);
+        firstIndex = all.get(0).first;
+        long lastIdx = act.first + act.count - 1;
+        last.set(new Last(lastIdx, act.count > 0 ? lastTerm : -1));
+        synchronized (syncLock) {
+            written = lastIdx;
+            durable = lastIdx;
+            for (Segment s : dirty) {
+                s.dirty = false;
+            }
+            dirty.clear();
+            dirDirty = false;
+            ckSeg = act;
+            ckEnd = act.dataEnd;
+            ckCrc = (int) activeCrc.getValue();
+        }
+    }
+
+    private static int indexOf(List<Segment> segs, long first) {
+        for (int i = 0; i < segs.size(); i++) {
+            if (segs.get(i).first == first) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Scans a closed segment on first use: structure, checksums, record count vs the next segment's name. */
+    private void ensureIndexed(Segment s) throws IOException {
+        if (s.indexed) {
+            return;
+        }
+        synchronized (s) {
+            if (s.indexed) {
+                return;
+            }
+            if (s.file == null) {
+                s.file = fs.open(s.path, false);
+            }
+            SegmentScanner.Result r = SegmentScanner.scan(s.file, s.path.toString(), Long.MAX_VALUE, false, 0, s.index,
+                    new CRC32C());
+            if (r.count != s.count) {
+                throw new CorruptLogException(s.path.toString(), r.dataEnd, "segment holds " + r.count
+                        + " records but the next segment starts at index " + (s.first + s.count));
+            }
+            s.dataEnd = r.dataEnd;
+            s.indexed = true;
+        }
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    @Override
+    public String topic() {
+        return topic;
+    }
+
+    @Override
+    public long firstIndex() {
+        return firstIndex;
+    }
+
+    @Override
+    public long lastIndex() {
+        return last.get().index();
+    }
+
+    @Override
+    public long durableIndex() {
+        return policy == SyncPolicy.FSYNC ? durable : lastIndex();
+    }
+
+    @Override
+    public long termAt(long index) {
+        if (index == 0) {
+            return 0;
+        }
+        Last l = last.get();
+        if (index == l.index() && l.term() >= 0) {
+            return l.term();
+        }
+        structure.readLock().lock();
+        try {
+            checkNotClosed();
+            if (index < firstIndex || index > lastIndex()) {
+                throw new IndexOutOfBoundsException("index " + index + " not stored in " + topic
+                        + " [" + firstIndex + ", " + lastIndex() + "]");
+            }
+            Segment s = floor(segments, index);
+            ensureIndexed(s);
+            long count = s.count;
+            long end = s.dataEnd;
+            long pos = locate(s, index - s.first, count, end);
+            ByteBuffer h = ByteBuffer.allocate(MessageBatch.HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+            if (s.file.readFully(h, pos) < MessageBatch.HEADER_SIZE) {
+                throw new CorruptLogException(s.path.toString(), pos, "partial header");
+            }
+            long term = h.getLong(5);
+            if (index == l.index()) {
+                last.compareAndSet(l, new Last(l.index(), term));
+            }
+            return term;
+        } catch (IOException e) {
+            throw new StorageException(topic + ": read failed: " + e, e);
+        } finally {
+            structure.readLock().unlock();
+        }
+    }
+
+    @Override
+    public MessageBatch read(long fromIndex, int maxMessages, int maxBytes) {
+        if (maxMessages < 1) {
+            return MessageBatch.empty();
+        }
+        structure.readLock().lock();
+        try {
+            checkNotClosed();
+            if (fromIndex < firstIndex || fromIndex > lastIndex()) {
+                return MessageBatch.empty();
+            }
+            Segment s = floor(segments, fromIndex);
+            ensureIndexed(s);
+            long count = s.count; // count before dataEnd: the writer publishes dataEnd first
+            long end = s.dataEnd;
+            long rel = fromIndex - s.first;
+            if (rel >= count) {
+                return MessageBatch.empty();
+            }
+            long pos = locate(s, rel, count, end);
+            long avg = Math.max(MessageBatch.HEADER_SIZE, end / Math.max(1, count));
+            long estimate = Math.min((long) maxMessages * avg + avg, Math.max(maxBytes, 0));
+            int want = (int) Math.min(end - pos, Math.min(MAX_READ_WINDOW, Math.max(estimate, 4096)));
+            ByteBuffer buf = readAt(s, pos, want);
+            int firstLen = recordLength(s, buf, 0, pos);
+            if (firstLen > buf.limit()) {
+                if (pos + firstLen > end) {
+                    throw new CorruptLogException(s.path.toString(), pos, "record runs past the segment's end");
+                }
+                buf = readAt(s, pos, firstLen);
+            }
+            CRC32 crc = new CRC32();
+            int off = 0;
+            int n = 0;
+            int limit = buf.limit();
+            while (n < maxMessages && rel + n < count && off + MessageBatch.HEADER_SIZE <= limit) {
+                int rl = recordLength(s, buf, off, pos + off);
+                if (off + rl > limit || (n > 0 && (long) off + rl > maxBytes)) {
+                    break;
+                }
+                crc.reset();
+                crc.update(buf.slice(off + MessageBatch.HEADER_SIZE, rl - MessageBatch.HEADER_SIZE));
+                if ((int) crc.getValue() != buf.getInt(off + 13)) {
+                    throw new CorruptLogException(s.path.toString(), pos + off, "checksum mismatch");
+                }
+                off += rl;
+                n++;
+            }
+            buf.position(0).limit(off);
+            return MessageBatch.wrapTrusted(buf, n);
+        } catch (IOException e) {
+            throw new StorageException(topic + ": read failed: " + e, e);
+        } finally {
+            structure.readLock().unlock();
+        }
+    }
+
+    private static int recordLength(Segment s, ByteBuffer buf, int off, long filePos) {
+        byte v = buf.get(off);
+        int len = buf.getInt(off + 1);
+        if (v != MessageBatch.FORMAT_VERSION || len < 0 || len > MessageBatch.MAX_PAYLOAD_BYTES) {
+            throw new CorruptLogException(s.path.toString(), filePos, "bad record header (version " + v
+                    + ", length " + len + ")");
+        }
+        return MessageBatch.HEADER_SIZE + len;
+    }
+
+    private static ByteBuffer readAt(Segment s, long pos, int len) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
+        int n = s.file.readFully(b, pos);
+        if (n < len) {
+            throw new CorruptLogException(s.path.toString(), pos + n, "file ends before its records");
+        }
+        b.flip();
+        return b;
+    }
+
+    /** Byte position of local record {@code rel}: nearest sparse-index entry, then walk headers. */
+    private static long locate(Segment s, long rel, long count, long end) throws IOException {
+        long[] e = s.index.floor(rel);
+        long r = e[0];
+        long p = e[1];
+        ByteBuffer w = ByteBuffer.allocate(2 * SparseIndex.INTERVAL_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        long wStart = 0;
+        w.limit(0);
+        while (r < rel) {
+            if (p + MessageBatch.HEADER_SIZE > wStart + w.limit()) {
+                wStart = p;
+                w.clear();
+                w.limit((int) Math.min(w.capacity(), end - p));
+                s.file.readFully(w, p);
+                w.flip();
+                if (w.limit() < MessageBatch.HEADER_SIZE) {
+                    throw new CorruptLogException(s.path.toString(), p, "partial header");
+                }
+            }
+            p += recordLength(s, w, (int) (p - wStart), p);
+            r++;
+            if (p >= end) {
+                throw new CorruptLogException(s.path.toString(), p, "record " + (s.first + r)
+                        + " lies past the segment's end (" + count + " records)");
+            }
+        }
+        return p;
+    }
+
+    private static Segment floor(List<Segment> segs, long index) {
+        int lo = 0;
+        int hi = segs.size() - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (segs.get(mid).first <= index) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return segs.get(lo);
+    }
+
+    @Override
+    public HardState hardState() {
+        return hardState;
+    }
+
+    @Override
+    public LogStats stats() {
+        List<Segment> segs = segments;
+        long bytes = 0;
+        for (Segment s : segs) {
+            bytes += s.dataEnd;
+        }
+        return new LogStats(segs.size(), bytes);
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    @Override
+    public long append(MessageBatch batch) {
+        checkWritable();
+        if (batch.isEmpty()) {
+            return lastIndex();
+        }
+        Segment s = active;
+        ByteBuffer buf = batch.buffer();
+        int len = buf.remaining();
+        long pos;
+        try {
+            if (s.dataEnd >= config.segmentBytes() && s.count > 0) {
+                s = roll();
+            }
+            pos = s.dataEnd;
+            preallocate(s, pos + len);
+            s.file.write(buf, pos);
+        } catch (IOException e) {
+            throw fail("append to " + s + " failed", e);
+        }
+        int n = batch.count();
+        long rel = s.count;
+        ByteBuffer b = batch.buffer();
+        int off = 0;
+        for (int i = 0; i < n; i++) {
+            s.index.offer(rel + i, pos + off);
+            off += MessageBatch.HEADER_SIZE + b.getInt(off + 1);
+        }
+        activeCrc.update(batch.buffer());
+        int crcNow = (int) activeCrc.getValue();
+        s.lastWriteMillis = clock.millis();
+        long newLast;
+        synchronized (syncLock) {
+            s.dataEnd = pos + len;
+            s.count = rel + n;
+            newLast = written + n;
+            written = newLast;
+            last.set(new Last(newLast, batch.lastTerm()));
+            ckSeg = s;
+            ckEnd = pos + len;
+            ckCrc = crcNow;
+            if (!s.dirty) {
+                s.dirty = true;
+                dirty.add(s);
+            }
+        }
+        return newLast;
+    }
+
+    /** Zero-fills ahead of the write position so that most fsyncs overwrite allocated blocks (fdatasync without metadata). */
+    private void preallocate(Segment s, long end) throws IOException {
+        if (end <= s.allocated) {
+            return;
+        }
+        long target = end + preallocChunk;
+        for (long p = end; p < target; ) {
+            ByteBuffer z = ZEROS.duplicate();
+            z.limit((int) Math.min(z.capacity(), target - p));
+            int n = z.remaining();
+            s.file.write(z, p);
+            p += n;
+        }
+        s.allocated = target;
+    }
+
+    private Segment roll() throws IOException {
+        Segment old = active;
+        Segment s = new Segment(dir, old.first + old.count);
+        s.file = fs.open(s.path, true);
+        if (s.file.size() != 0) {
+            s.file.truncate(0);
+        }
+        s.indexed = true;
+        s.lastWriteMillis = clock.millis();
+        if (old.allocated > old.dataEnd) {
+            old.file.truncate(old.dataEnd); // closed segments hold records only (the original's format)
+            old.allocated = old.dataEnd;
+        }
+        old.lastWriteMillis = clock.millis();
+        activeCrc.reset();
+        structure.writeLock().lock();
+        try {
+            List<Segment> all = new ArrayList<>(segments);
+            all.add(s);
+            segments = List.copyOf(all);
+            active = s;
+        } finally {
+            structure.writeLock().unlock();
+        }
+        synchronized (syncLock) {
+            dirDirty = true;
+            if (!old.dirty) {
+                old.dirty = true;
+                dirty.add(old);
+            }
+            ckSeg = s;
+            ckEnd = 0;
+            ckCrc = 0;
+        }
+        return s;
+    }
+
+    @Override
+    public CompletableFuture<Long> sync() {
+        StorageException f = failure;
+        if (f != null) {
+            return CompletableFuture.failedFuture(f);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(new StorageException(topic + ": log is closed"));
+        }
+        if (policy != SyncPolicy.FSYNC) {
+            return CompletableFuture.completedFuture(lastIndex());
+        }
+        CompletableFuture<Long> future;
+        synchronized (syncLock) {
+            if (failure != null) {
+                return CompletableFuture.failedFuture(failure);
+            }
+            if (durable >= written) {
+                return CompletableFuture.completedFuture(durable);
+            }
+            future = new CompletableFuture<>();
+            waiters.add(new Waiter(written, future));
+            if (roundScheduled) {
+                return future;
+            }
+            roundScheduled = true;
+        }
+        scheduleRound();
+        return future;
+    }
+
+    private void scheduleRound() {
+        try {
+            syncExecutor.execute(this::fsyncRound);
+        } catch (RejectedExecutionException e) {
+            synchronized (syncLock) {
+                roundScheduled = false;
+            }
+            fail("fsync executor rejected the sync", e);
+        }
+    }
+
+    private void intervalTick() {
+        synchronized (syncLock) {
+            if (roundScheduled || durable >= written || failure != null || closed) {
+                return;
+            }
+            roundScheduled = true;
+        }
+        scheduleRound();
+    }
+
+    /** One group-commit round; re-queues itself while waiters remain. */
+    private void fsyncRound() {
+        fsyncMutex.lock();
+        try {
+            if (failure == null && !closed) {
+                List<Segment> files;
+                boolean dirSync;
+                long upTo;
+                Checkpoint ck;
+                synchronized (syncLock) {
+                    upTo = written;
+                    files = new ArrayList<>(dirty);
+                    for (Segment s : dirty) {
+                        s.dirty = false;
+                    }
+                    dirty.clear();
+                    dirSync = dirDirty;
+                    dirDirty = false;
+                    ck = new Checkpoint(ckSeg.first, ckEnd, ckCrc);
+                }
+                for (Segment s : files) {
+                    s.file.force();
+                }
+                if (dirSync) {
+                    fs.syncDirectory(dir);
+                }
+                List<Waiter> done = new ArrayList<>();
+                synchronized (syncLock) {
+                    if (upTo > durable) {
+                        durable = upTo;
+                    }
+                    while (!waiters.isEmpty() && waiters.peek().target() <= durable) {
+                        done.add(waiters.poll());
+                    }
+                }
+                for (Waiter w : done) {
+                    w.future().complete(upTo);
+                }
+                long now = clock.millis();
+                if (!ck.equals(lastCk) && (lastCk == null || lastCk.segmentFirst() != ck.segmentFirst()
+                        || now - lastCkMillis >= CHECKPOINT_INTERVAL_MILLIS)) {
+                    saveCheckpoint(ck);
+                    lastCkMillis = now;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            fail("fsync failed", e);
+        } finally {
+            fsyncMutex.unlock();
+        }
+        boolean again;
+        synchronized (syncLock) {
+            again = !waiters.isEmpty() && failure == null && !closed;
+            if (!again) {
+                roundScheduled = false;
+            }
+        }
+        if (again) {
+            scheduleRound();
+        }
+    }
+
+    /** Writes the checkpoint (caller holds fsyncMutex or is the constructor). */
+    private void saveCheckpoint(Checkpoint ck) throws IOException {
+        DurableFiles.saveCheckpoint(fs, dir, ck);
+        lastCk = ck;
+    }
+
+    @Override
+    public void truncateFrom(long index) {
+        checkWritable();
+        if (index > lastIndex()) {
+            return;
+        }
+        List<Waiter> done;
+        long newLast;
+        structure.writeLock().lock();
+        fsyncMutex.lock();
+        try {
+            checkWritable();
+            long from = Math.max(index, firstIndex);
+            List<Segment> segs = new ArrayList<>(segments);
+            int k = segs.indexOf(floor(segs, from));
+            if (k > 0 && segs.get(k).first == from) {
+                k--; // the whole segment goes; cut the previous one at its end
+            }
+            Segment cut = segs.get(k);
+            ensureIndexed(cut);
+            long rel = Math.min(from - cut.first, cut.count);
+            long cutPos = rel == cut.count ? cut.dataEnd : locate(cut, rel, cut.count, cut.dataEnd);
+            CRC32C c = new CRC32C();
+            SegmentScanner.prefixCrc(cut.file, cutPos, c);
+            Checkpoint ck = new Checkpoint(cut.first, cutPos, (int) c.getValue());
+            // Lower the checkpoint first: a crash half-way then finds a valid (untruncated) tail, never
+            // a checkpoint beyond the data.
+            if (lastCk == null || lastCk.segmentFirst() > cut.first
+                    || (lastCk.segmentFirst() == cut.first && lastCk.syncedBytes() > cutPos)) {
+                saveCheckpoint(ck);
+                lastCkMillis = clock.millis();
+            }
+            for (int i = segs.size() - 1; i > k; i--) { // newest first: a crash leaves a shorter valid log
+                Segment s = segs.remove(i);
+                closeQuietly(s);
+                fs.delete(s.path);
+            }
+            if (cut.file.size() != cutPos) {
+                cut.file.truncate(cutPos);
+            }
+            cut.allocated = cutPos;
+            cut.index.truncate(rel, cutPos);
+            synchronized (syncLock) {
+                cut.dataEnd = cutPos;
+                cut.count = rel;
+            }
+            List<Segment> toForce;
+            synchronized (syncLock) {
+                toForce = new ArrayList<>(dirty);
+            }
+            for (Segment s : toForce) {
+                if (segs.contains(s) && s != cut) {
+                    s.file.force();
+                }
+            }
+            cut.file.force();
+            fs.syncDirectory(dir);
+            newLast = from - 1;
+            segments = List.copyOf(segs);
+            active = cut;
+            activeCrc.reset();
+            SegmentScanner.prefixCrc(cut.file, cutPos, activeCrc);
+            last.set(new Last(newLast, -1));
+            done = new ArrayList<>();
+            synchronized (syncLock) {
+                written = newLast;
+                durable = newLast;
+                for (Segment s : dirty) {
+                    s.dirty = false;
+                }
+                dirty.clear();
+                dirDirty = false;
+                ckSeg = cut;
+                ckEnd = cutPos;
+                ckCrc = (int) activeCrc.getValue();
+                done.addAll(waiters);
+                waiters.clear();
+            }
+        } catch (IOException e) {
+            throw fail("truncateFrom(" + index + ") failed", e);
+        } finally {
+            fsyncMutex.unlock();
+            structure.writeLock().unlock();
+        }
+        for (Waiter w : done) {
+            w.future().complete(newLast);
+        }
+    }
+
+    @Override
+    public void resetTo(long newFirst) {
+        if (newFirst < 1) {
+            throw new IllegalArgumentException("first index must be >= 1, was " + newFirst);
+        }
+        checkWritable();
+        List<Waiter> done = new ArrayList<>();
+        structure.writeLock().lock();
+        fsyncMutex.lock();
+        try {
+            checkWritable();
+            // Checkpoint first: after a crash with every segment gone, open restarts at newFirst.
+            saveCheckpoint(new Checkpoint(newFirst, 0, 0));
+            lastCkMillis = clock.millis();
+            List<Segment> segs = segments;
+            for (int i = segs.size() - 1; i >= 0; i--) {
+                closeQuietly(segs.get(i));
+                fs.delete(segs.get(i).path);
+            }
+            Segment s = new Segment(dir, newFirst);
+            s.file = fs.open(s.path, true);
+            s.indexed = true;
+            s.lastWriteMillis = clock.millis();
+            fs.syncDirectory(dir);
+            install(List.of(), s, false, -1);
+            synchronized (syncLock) {
+                done.addAll(waiters);
+                waiters.clear();
+            }
+        } catch (IOException e) {
+            throw fail("resetTo(" + newFirst + ") failed", e);
+        } finally {
+            fsyncMutex.unlock();
+            structure.writeLock().unlock();
+        }
+        for (Waiter w : done) {
+            w.future().complete(newFirst - 1);
+        }
+    }
+
+    @Override
+    public void saveHardState(HardState state) {
+        checkWritable();
+        try {
+            DurableFiles.saveHardState(fs, dir, state);
+            hardState = state;
+        } catch (IOException e) {
+            throw fail("saving hard state failed", e);
+        }
+    }
+
+    @Override
+    public long applyRetention(long maxDeletableIndex) {
+        if (config.retentionMillis() == 0 && config.retentionBytes() == 0) {
+            return 0;
+        }
+        checkWritable();
+        structure.writeLock().lock();
+        fsyncMutex.lock();
+        try {
+            checkWritable();
+            List<Segment> segs = segments;
+            long total = 0;
+            for (Segment s : segs) {
+                total += s.dataEnd;
+            }
+            long now = clock.millis();
+            int del = 0;
+            while (del < segs.size() - 1) { // never the active (last) segment
+                Segment s = segs.get(del);
+                if (segs.get(del + 1).first - 1 > maxDeletableIndex) {
+                    break;
+                }
+                boolean tooOld = config.retentionMillis() > 0 && now - s.lastWriteMillis > config.retentionMillis();
+                boolean tooBig = config.retentionBytes() > 0 && total > config.retentionBytes();
+                if (!tooOld && !tooBig) {
+                    break;
+                }
+                total -= s.dataEnd;
+                del++;
+            }
+            if (del == 0) {
+                return 0;
+            }
+            Segment keep = segs.get(del);
+            if (lastCk != null && lastCk.segmentFirst() < keep.first) {
+                saveCheckpoint(new Checkpoint(keep.first, 0, 0));
+                lastCkMillis = now;
+            }
+            for (int i = 0; i < del; i++) { // oldest first: a crash leaves a valid suffix
+                Segment s = segs.get(i);
+                closeQuietly(s);
+                fs.delete(s.path);
+                synchronized (syncLock) {
+                    dirty.remove(s);
+                }
+            }
+            fs.syncDirectory(dir);
+            long removed = keep.first - firstIndex;
+            segments = List.copyOf(segs.subList(del, segs.size()));
+            firstIndex = keep.first;
+            LOG.info("{}: retention removed {} segment(s), {} messages; first index now {}", topic, del, removed, keep.first);
+            return removed;
+        } catch (IOException e) {
+            throw fail("retention failed", e);
+        } finally {
+            fsyncMutex.unlock();
+            structure.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        ScheduledFuture<?> t = intervalTask;
+        if (t != null) {
+            t.cancel(false);
+        }
+        List<Waiter> done = new ArrayList<>();
+        long upTo = 0;
+        structure.writeLock().lock();
+        fsyncMutex.lock();
+        try {
+            if (failure == null) {
+                try {
+                    Segment act = active;
+                    List<Segment> toForce;
+                    synchronized (syncLock) {
+                        toForce = new ArrayList<>(dirty);
+                        upTo = written;
+                    }
+                    if (act.allocated > act.dataEnd) {
+                        act.file.truncate(act.dataEnd);
+                        act.allocated = act.dataEnd;
+                    }
+                    for (Segment s : toForce) {
+                        s.file.force();
+                    }
+                    act.file.force();
+                    fs.syncDirectory(dir);
+                    synchronized (syncLock) {
+                        durable = upTo;
+                        for (Segment s : dirty) {
+                            s.dirty = false;
+                        }
+                        dirty.clear();
+                        done.addAll(waiters);
+                        waiters.clear();
+                        closed = true;
+                    }
+                    Checkpoint ck = new Checkpoint(act.first, act.dataEnd, (int) activeCrc.getValue());
+                    if (!ck.equals(lastCk)) {
+                        saveCheckpoint(ck);
+                    }
+                } catch (IOException e) {
+                    fail("final sync on close failed", e);
+                }
+            }
+            synchronized (syncLock) {
+                closed = true;
+            }
+            closeFiles();
+        } finally {
+            fsyncMutex.unlock();
+            structure.writeLock().unlock();
+        }
+        for (Waiter w : done) {
+            w.future().complete(upTo);
+        }
+        onClose.run();
+    }
+
+    // ------------------------------------------------------------------ failure handling
+
+    private StorageException fail(String what, Throwable cause) {
+        StorageException e;
+        List<Waiter> pending;
+        synchronized (syncLock) {
+            if (failure == null) {
+                failure = new StorageException(topic + ": " + what + ": " + cause
+                        + "; the log refuses further writes and acknowledges nothing until reopened", cause);
+                LOG.error("{}", failure.getMessage(), cause);
+            }
+            e = failure;
+            pending = new ArrayList<>(waiters);
+            waiters.clear();
+        }
+        for (Waiter w : pending) {
+            w.future().completeExceptionally(e);
+        }
+        return e;
+    }
+
+    private void checkWritable() {
+        checkNotClosed();
+        StorageException f = failure;
+        if (f != null) {
+            throw new StorageException(topic + ": log failed earlier (" + f.getMessage() + ")", f);
+        }
+    }
+
+    private void checkNotClosed() {
+        if (closed) {
+            throw new StorageException(topic + ": log is closed");
+        }
+    }
+
+    private void closeFiles() {
+        List<Segment> segs = segments;
+        if (segs != null) {
+            for (Segment s : segs) {
+                closeQuietly(s);
+            }
+        }
+        if (active != null) {
+            closeQuietly(active);
+        }
+    }
+
+    private static void closeQuietly(Segment s) {
+        LogFile f = s.file;
+        if (f != null) {
+            try {
+                f.close();
+            } catch (IOException e) {
+                LOG.debug("closing {} failed", s, e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "DiskLogStore[" + topic + " " + firstIndex + ".." + lastIndex() + ", durable " + durableIndex() + "]";
+    }
+}
