@@ -251,6 +251,14 @@ class HttpEndpointTest {
     }
 
     @Test
+    void asciiPayloadsNeedingEscapesSurviveTheFastPath() throws Exception {
+        String nasty = "q\"uote\\back\nline\u0001ctl</script>";
+        post("/topics/orders/messages", "application/octet-stream", nasty.getBytes(StandardCharsets.US_ASCII));
+        Resp r = get("/topics/orders/messages");
+        assertThat(r.json().get("messages").get(0).get("data").asText()).isEqualTo(nasty);
+    }
+
+    @Test
     void octetStreamBodyIsOneMessage() throws Exception {
         byte[] body = {0, 1, 2, (byte) 0xfe, '{', '"'};
         Resp sent = post("/topics/orders/messages?waitForCommit=false", "application/octet-stream", body);
