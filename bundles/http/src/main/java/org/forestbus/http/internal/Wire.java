@@ -147,8 +147,8 @@ final class Wire {
         JsonToken t;
         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
             if (out.size() == maxMessagesPerRequest) {
-                throw HttpError.tooLarge("a request of more than " + maxMessagesPerRequest + " messages",
-                        maxMessagesPerRequest, "max.messages.per.request");
+                throw HttpError.tooLarge("the number of messages", maxMessagesPerRequest, "messages per request",
+                        "max.messages.per.request");
             }
             if (t == JsonToken.VALUE_STRING) {
                 out.add(p.getText());

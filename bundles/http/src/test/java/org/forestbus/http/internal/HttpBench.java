@@ -20,7 +20,7 @@ import org.forestbus.api.ReadResult;
 /**
  * Throughput of the HTTP endpoint against an in-memory topic (so the figures bound the HTTP
  * layer, not storage or Raft). Not a test: run it with
- * {@code mvn -q -o -pl bundles/http test-compile exec:java -Dexec.mainClass=org.forestbus.http.internal.HttpBench -Dexec.classpathScope=test}.
+ * {@code mvn -q -pl bundles/http test-compile org.codehaus.mojo:exec-maven-plugin:3.5.0:java -Dexec.mainClass=org.forestbus.http.internal.HttpBench -Dexec.classpathScope=test}.
  * Arguments: seconds per phase (default 3), client threads (default 4).
  */
 public final class HttpBench {
