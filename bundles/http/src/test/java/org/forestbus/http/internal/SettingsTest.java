@@ -36,6 +36,7 @@ class SettingsTest {
         assertThatThrownBy(() -> Settings.from(config(70000, 1005))).hasMessageContaining("port = 70000");
         assertThatThrownBy(() -> Settings.from(config(0, -1))).hasMessageContaining("max.wait.ms = -1");
         assertThatThrownBy(() -> Settings.defaults().withMaxThreads(2)).hasMessageContaining("max.threads");
+        assertThatThrownBy(() -> Settings.defaults().withMaxRequestBytes(3L << 30)).hasMessageContaining("max.request.bytes");
     }
 
     @Test
