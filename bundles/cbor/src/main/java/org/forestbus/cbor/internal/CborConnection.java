@@ -144,6 +144,9 @@ final class CborConnection implements Runnable {
             close(closed.get() || e instanceof SocketException ? null : "unreadable request: " + e);
         } finally {
             closeParser(parser);
+            if (!inputEnded) {
+                close(null); // whatever stopped the reader (even an Error), the connection is finished
+            }
         }
     }
 
