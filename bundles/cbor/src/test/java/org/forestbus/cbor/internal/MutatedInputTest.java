@@ -51,6 +51,60 @@ class MutatedInputTest extends ServerTestSupport {
             assertThat(r.body().get("CommitIndex").asLong()).as("seed %d", seed).isGreaterThanOrEqualTo(5);
         }
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.connectionCount() == 0);
+        System.out.printf("reliability: cbor-mutated seed=%d cases=%d violations=0%n", seed, cases);
+    }
+
+    /**
+     * The malformed-input list of RELIABILITY.md L4, each sent after a valid header, then EOF:
+     * every case is either answered (RPC error or reply) or closes the connection, within the
+     * socket timeout, and the server keeps serving. Prints the layer's figure line.
+     */
+    @Test
+    void namedMalformedCases() throws Exception {
+        start(new TestConfig().maxRequestBytes(64 << 10));
+        registry.add(new FakeTopic("t").fill(2).commit(2));
+        byte[] sendHeader = RpcTestClient.cat(RpcTestClient.hex("a2 6d 536572766963654d6574686f64"),
+                RpcTestClient.text(SEND), RpcTestClient.hex("63 536571 01"));
+        byte[] deep = new byte[10_000];
+        java.util.Arrays.fill(deep, (byte) 0x81);
+        Map<String, byte[]> cases = new java.util.LinkedHashMap<>();
+        cases.put("10000-deep nesting", RpcTestClient.cat(sendHeader, deep));
+        cases.put("byte string declaring 2^63 bytes", RpcTestClient.cat(sendHeader,
+                RpcTestClient.hex("a1 6c 53656e744d65737361676573 81 5b 8000000000000000")));
+        cases.put("text string declaring 2^64-1 bytes", RpcTestClient.cat(sendHeader,
+                RpcTestClient.hex("a1 65 546f706963 7b ffffffffffffffff")));
+        cases.put("map declaring 10^7 entries", RpcTestClient.cat(sendHeader, RpcTestClient.hex("ba 00989680 61 61 01")));
+        cases.put("array declaring 10^7 messages", RpcTestClient.cat(sendHeader,
+                RpcTestClient.hex("a1 6c 53656e744d65737361676573 9a 00989680 41 61")));
+        cases.put("wrong major types", RpcTestClient.cat(sendHeader,
+                RpcTestClient.hex("a3 65 546f706963 01 6c 53656e744d65737361676573 a0 6d 57616974466f72436f6d6d6974 61 78")));
+        cases.put("invalid UTF-8 text", RpcTestClient.cat(sendHeader, RpcTestClient.hex("a1 65 546f706963 62 c328")));
+        cases.put("duplicate keys", RpcTestClient.cat(sendHeader,
+                RpcTestClient.hex("a3 65 546f706963 61 78 65 546f706963 61 74 6c 53656e744d65737361676573 81 41 61")));
+        cases.put("truncated body", RpcTestClient.cat(sendHeader, RpcTestClient.hex("a2 65 546f706963 61")));
+        cases.put("trailing garbage", RpcTestClient.cat(sendHeader, RpcTestClient.hex("a0 ff ff ff")));
+        cases.put("negative Seq", RpcTestClient.hex("a2 6d 536572766963654d6574686f64 60 63 536571 20 a0"));
+        cases.put("bignum tag as ID", RpcTestClient.cat(RpcTestClient.hex("a2 6d 536572766963654d6574686f64"),
+                RpcTestClient.text(RECV), RpcTestClient.hex("63 536571 01 a2 65 546f706963 61 74 62 4944 c2 49 010000000000000000")));
+        int handled = 0;
+        for (Map.Entry<String, byte[]> e : cases.entrySet()) {
+            try (RpcTestClient c = connect()) {
+                try {
+                    c.writeRaw(e.getValue());
+                    c.shutdownOutput();
+                } catch (java.io.IOException closedEarly) {
+                    // already closed by the server
+                }
+                assertThat(c.awaitEof()).as(e.getKey()).isTrue();
+                handled++;
+            }
+        }
+        try (RpcTestClient c = connect()) {
+            assertThat(c.call(GTD, 1, Map.of("Topic", "t")).body().get("LastIndex").asLong()).isGreaterThanOrEqualTo(2);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.connectionCount() == 0);
+        System.out.printf("reliability: cbor-malformed cases=%d handled=%d violations=%d%n",
+                cases.size(), handled, cases.size() - handled);
     }
 
     private static byte[] mutate(byte[] valid, SplittableRandom rnd) {
