@@ -1,6 +1,7 @@
 package org.forestbus.cbor.internal;
 
 import com.fasterxml.jackson.core.JsonToken;
+import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -70,6 +71,7 @@ final class CborConnection implements Runnable {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Object writeLock = new Object();
+    private final OutputStream out;
     private volatile boolean inputEnded;
     /** Payload bytes of completed replies not yet written; guarded by {@code outputGate}. */
     private long queuedBytes;
@@ -87,6 +89,13 @@ final class CborConnection implements Runnable {
         this.permits = new Semaphore(maxPending);
         this.maxQueuedBytes = maxQueuedBytes;
         this.onClose = onClose;
+        OutputStream raw;
+        try {
+            raw = socket.getOutputStream();
+        } catch (IOException e) {
+            raw = OutputStream.nullOutputStream(); // socket already closed: the reader fails at once
+        }
+        this.out = new BufferedOutputStream(raw, 64 << 10);
     }
 
     @Override
@@ -144,6 +153,9 @@ final class CborConnection implements Runnable {
             close(closed.get() || e instanceof SocketException ? null : "unreadable request: " + e);
         } finally {
             closeParser(parser);
+            if (!inputEnded) {
+                close(null); // whatever stopped the reader (even an Error), the connection is finished
+            }
         }
     }
 
@@ -321,13 +333,17 @@ final class CborConnection implements Runnable {
         }
     }
 
-    /** Writer task: at most one runs per connection (the {@code draining} flag). */
+    /**
+     * Writer task: at most one runs per connection (the {@code draining} flag), so responses are
+     * written whole and in completion order. Encodes straight into the socket's buffered stream
+     * and flushes when the outbox is empty (pipelined replies share packets).
+     */
     private void drain() {
         try {
             Outgoing o;
             while ((o = outbox.poll()) != null) {
                 if (!closed.get()) {
-                    write(o);
+                    write(o, outbox.isEmpty());
                 }
                 synchronized (outputGate) {
                     queuedBytes -= o.reply().payloadBytes();
@@ -344,24 +360,21 @@ final class CborConnection implements Runnable {
         }
     }
 
-    private void write(Outgoing o) {
-        byte[] bytes;
-        try {
-            bytes = WireWriter.response(o.header().serviceMethod(), o.header().seq(), o.reply().error(),
-                    o.reply().body());
-        } catch (RuntimeException e) {
-            LOG.error("CBOR-RPC {}: cannot encode the reply to {}", remote, o.header().serviceMethod(), e);
-            bytes = WireWriter.response(o.header().serviceMethod(), o.header().seq(),
-                    "internal error encoding the reply", WireWriter.EMPTY);
-        }
+    private void write(Outgoing o, boolean flush) {
+        Header h = o.header();
         try {
             synchronized (writeLock) {
-                OutputStream out = socket.getOutputStream();
-                out.write(bytes);
-                out.flush();
+                WireWriter.writeResponse(out, h.serviceMethod(), h.seq(), o.reply().error(), o.reply().body());
+                if (flush) {
+                    out.flush();
+                }
             }
         } catch (IOException e) {
             close(closed.get() ? null : "write failed: " + e);
+        } catch (RuntimeException e) {
+            // a half-written response cannot be taken back: the stream is unusable
+            LOG.error("CBOR-RPC {}: cannot encode the reply to {}", remote, h.serviceMethod(), e);
+            close("reply encoding failed");
         }
     }
 }

@@ -76,12 +76,14 @@ final class RpcHandler {
      * {@code RPCHandler.ReceiveMessages}: committed messages only; an empty poll answers
      * {@code ReceivedMessages = null, NextID = ID} ({@code 0} while the commit index is 0, the
      * original's full-restart signal); an ID below the first stored index answers an empty list
-     * with {@code NextID = firstIndex}. Unknown topic → code 2 (the original sent an RPC error).
+     * with {@code NextID = firstIndex}. Unknown topic → code 2 (the original sent an RPC error);
+     * shutdown → code 5. Both error replies echo {@code NextID = ID}: the Python client ignores
+     * the code, and an ID of 0 would make its caller restart from the beginning of the topic.
      */
     CompletableFuture<Reply> receiveMessages(ReceiveArgs a) {
         Optional<TopicService> topic = registry.topic(a.topic());
         if (topic.isEmpty()) {
-            return done(Reply.ok(WireWriter.receiveResults(topicNotFound(a.topic()), null, 0)));
+            return done(Reply.ok(WireWriter.receiveResults(topicNotFound(a.topic()), null, a.id())));
         }
         TopicService t = topic.get();
         long id = a.id();
@@ -101,7 +103,7 @@ final class RpcHandler {
                 ForestBusException e = ForestBusException.from(err);
                 ResultInfo info = resultFor(e, a.topic());
                 return info == null ? Reply.error(e.getMessage())
-                        : Reply.ok(WireWriter.receiveResults(info, null, 0));
+                        : Reply.ok(WireWriter.receiveResults(info, null, id));
             }
             if (r.firstIndex() > id) { // cleaned up below the requested index meanwhile
                 return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, List.of(), r.firstIndex()));

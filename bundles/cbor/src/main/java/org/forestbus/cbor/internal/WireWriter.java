@@ -1,10 +1,10 @@
 package org.forestbus.cbor.internal;
 
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
 import com.fasterxml.jackson.dataformat.cbor.CBORGenerator;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.List;
 
@@ -28,28 +28,31 @@ final class WireWriter {
         g.writeEndObject();
     };
 
-    private static final CBORFactory FACTORY = new CBORFactory();
+    /** Generators neither close nor flush the target: the connection owns the socket and flushes. */
+    private static final CBORFactory FACTORY = CBORFactory.builder()
+            .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
+            .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
+            .build();
 
     private WireWriter() {
     }
 
-    /** Response header ({@code Error, Seq, ServiceMethod}) followed by the body, as one byte array. */
-    static byte[] response(String serviceMethod, long seq, String error, Body body) {
-        try (ByteArrayBuilder out = new ByteArrayBuilder(256)) {
-            try (CBORGenerator g = FACTORY.createGenerator(out)) {
-                g.writeStartObject(null, 3);
-                g.writeFieldName("Error");
-                g.writeString(error);
-                g.writeFieldName("Seq");
-                g.writeNumberUnsigned(seq); // uint64: 2^63 and above stay major type 0
-                g.writeFieldName("ServiceMethod");
-                g.writeString(serviceMethod);
-                g.writeEndObject();
-                (error.isEmpty() ? body : EMPTY).write(g);
-            }
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // in-memory: cannot happen
+    /**
+     * Writes the response header ({@code Error, Seq, ServiceMethod}) followed by the body (the
+     * empty struct when {@code error} is not empty) to {@code out}, without flushing it.
+     */
+    static void writeResponse(OutputStream out, String serviceMethod, long seq, String error, Body body)
+            throws IOException {
+        try (CBORGenerator g = FACTORY.createGenerator(out)) {
+            g.writeStartObject(null, 3);
+            g.writeFieldName("Error");
+            g.writeString(error);
+            g.writeFieldName("Seq");
+            g.writeNumberUnsigned(seq); // uint64: 2^63 and above stay major type 0
+            g.writeFieldName("ServiceMethod");
+            g.writeString(serviceMethod);
+            g.writeEndObject();
+            (error.isEmpty() ? body : EMPTY).write(g);
         }
     }
 

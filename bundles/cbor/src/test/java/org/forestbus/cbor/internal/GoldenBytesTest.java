@@ -120,8 +120,9 @@ class GoldenBytesTest extends ServerTestSupport {
         // deliberate fix: the original replied with the RPC error "Topic not found on server."
         byte[] request = cat(hex("a2 6d 536572766963654d6574686f64"), text(RECV), hex("63 536571 04"),
                 hex("a5 69 436c75737465724944 60 65 546f706963"), text("nope"),
-                hex("62 4944 01 68 5175616e74697479 0a 6f 57616974466f724d65737361676573 f4"));
-        byte[] body = cat(hex("a3 66 4e6578744944 00 70 52656365697665644d65737361676573 f6"),
+                hex("62 4944 0c 68 5175616e74697479 0a 6f 57616974466f724d65737361676573 f4"));
+        // NextID echoes ID (12) so a client that ignores the code retries the same ID
+        byte[] body = cat(hex("a3 66 4e6578744944 0c 70 52656365697665644d65737361676573 f6"),
                 result(2, "Provided Topic ID (nope) was not found on node (localhost:3000).", ""));
         assertExchange(request, cat(header(4, RECV, ""), body));
     }

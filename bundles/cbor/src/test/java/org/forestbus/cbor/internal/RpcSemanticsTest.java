@@ -48,8 +48,9 @@ class RpcSemanticsTest extends ServerTestSupport {
             assertThat(s.error()).isEmpty();
             assertThat(s.code()).isEqualTo(2);
             assertThat(s.body().get("IDs").isNull()).isTrue();
-            Response r = c.call(RECV, 2, recvArgs("nope", 1, 1, false));
+            Response r = c.call(RECV, 2, recvArgs("nope", 9, 1, false));
             assertThat(r.code()).isEqualTo(2);
+            assertThat(r.body().get("NextID").asLong()).isEqualTo(9);
             assertThat(r.body().get("ReceivedMessages").isNull()).isTrue();
             Response d = c.call(GTD, 3, Map.of("Topic", "nope"));
             assertThat(d.code()).isEqualTo(2);
@@ -168,7 +169,9 @@ class RpcSemanticsTest extends ServerTestSupport {
         start();
         registry.add(new FakeTopic("t").fill(1).commit(1).shutDown());
         try (RpcTestClient c = connect()) {
-            assertThat(c.call(RECV, 1, recvArgs("t", 1, 10, false)).code()).isEqualTo(5);
+            Response r = c.call(RECV, 1, recvArgs("t", 4, 10, false));
+            assertThat(r.code()).isEqualTo(5);
+            assertThat(r.body().get("NextID").asLong()).isEqualTo(4);
             assertThat(c.call(SEND, 2, sendArgs("t", true, "x")).code()).isEqualTo(5);
             Response d = c.call(GTD, 3, Map.of("Topic", "t"));
             assertThat(d.code()).isEqualTo(5);

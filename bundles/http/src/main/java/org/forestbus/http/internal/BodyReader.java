@@ -81,6 +81,6 @@ final class BodyReader implements Runnable {
     }
 
     private static HttpError tooLarge(long limit) {
-        return HttpError.tooLarge("the request body", limit, "max.request.bytes");
+        return HttpError.tooLarge("the request body", limit, "bytes", "max.request.bytes");
     }
 }

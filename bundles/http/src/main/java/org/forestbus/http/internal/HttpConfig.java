@@ -29,7 +29,8 @@ public @interface HttpConfig {
     @AttributeDefinition(description = "Longest long-poll in ms; a larger 'wait' is clamped")
     long max_wait_ms() default 60_000;
 
-    @AttributeDefinition(description = "Idle timeout of a connection in ms (long-polls in progress are exempt until their wait is over)")
+    @AttributeDefinition(description = "Idle timeout of a connection in ms; also how long a send may wait for its"
+            + " acknowledgement before it is answered 500 (outcome unknown). Long-polls are exempt until their wait is over")
     long idle_timeout_ms() default 30_000;
 
     @AttributeDefinition(description = "Most threads of the endpoint's Jetty pool (requests never park a thread)")

@@ -27,9 +27,9 @@ final class HttpError extends RuntimeException {
     }
 
     /** 413 naming the limit and the configuration property that sets it. */
-    static HttpError tooLarge(String what, long limit, String property) {
+    static HttpError tooLarge(String what, long limit, String unit, String property) {
         return new HttpError(413, ErrorCode.TOO_LARGE,
-                what + " exceeds the limit of " + limit + " (" + property + ")", null);
+                what + " exceeds the limit of " + limit + " " + unit + " (" + property + ")", null);
     }
 
     static HttpError notFound(String message) {

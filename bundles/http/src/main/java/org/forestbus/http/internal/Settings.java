@@ -13,7 +13,9 @@ record Settings(String host, int port, long maxRequestBytes, int maxMessagesPerR
 
     Settings {
         require(port >= 0 && port <= 65535, "port", port);
-        require(maxRequestBytes > 0, "max.request.bytes", maxRequestBytes);
+        // a body is buffered in one byte[]
+        require(maxRequestBytes > 0 && maxRequestBytes <= Integer.MAX_VALUE - 8,
+                "max.request.bytes (1.." + (Integer.MAX_VALUE - 8) + ")", maxRequestBytes);
         require(maxMessagesPerRequest > 0, "max.messages.per.request", maxMessagesPerRequest);
         require(maxReadMessages > 0, "max.read.messages", maxReadMessages);
         require(maxReadBytes > 0, "max.read.bytes", maxReadBytes);

@@ -147,8 +147,8 @@ final class Wire {
         JsonToken t;
         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
             if (out.size() == maxMessagesPerRequest) {
-                throw HttpError.tooLarge("a request of more than " + maxMessagesPerRequest + " messages",
-                        maxMessagesPerRequest, "max.messages.per.request");
+                throw HttpError.tooLarge("the number of messages", maxMessagesPerRequest, "messages per request",
+                        "max.messages.per.request");
             }
             if (t == JsonToken.VALUE_STRING) {
                 out.add(p.getText());
@@ -286,23 +286,45 @@ final class Wire {
         g.writeEndArray();
     }
 
-    /** Decodes payloads into one reused char buffer, so a response allocates no per-message strings. */
+    /**
+     * Writes payloads as JSON strings through reused buffers, so a response allocates no
+     * per-message strings: ASCII payloads (the common case) go out as bytes via
+     * {@code writeUTF8String}; others are decoded (malformed input becomes U+FFFD).
+     */
     private static final class Utf8 {
         private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPLACE)
                 .onUnmappableCharacter(CodingErrorAction.REPLACE);
+        private byte[] bytes = new byte[256];
         private CharBuffer chars = CharBuffer.allocate(256);
 
         void write(JsonGenerator g, ByteBuffer payload) throws IOException {
-            int need = payload.remaining(); // UTF-8 never decodes to more chars than bytes
-            if (chars.capacity() < need) {
-                chars = CharBuffer.allocate(Math.max(need, chars.capacity() * 2));
+            int n = payload.remaining();
+            if (bytes.length < n) {
+                bytes = new byte[Math.max(n, bytes.length * 2)];
+            }
+            payload.duplicate().get(bytes, 0, n);
+            if (isAscii(bytes, n)) {
+                g.writeUTF8String(bytes, 0, n); // escapes quotes and control characters
+                return;
+            }
+            if (chars.capacity() < n) { // UTF-8 never decodes to more chars than bytes
+                chars = CharBuffer.allocate(Math.max(n, chars.capacity() * 2));
             }
             chars.clear();
             decoder.reset();
-            decoder.decode(payload.duplicate(), chars, true);
+            decoder.decode(ByteBuffer.wrap(bytes, 0, n), chars, true);
             decoder.flush(chars);
             g.writeString(chars.array(), 0, chars.position());
+        }
+
+        private static boolean isAscii(byte[] b, int n) {
+            for (int i = 0; i < n; i++) {
+                if (b[i] < 0) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

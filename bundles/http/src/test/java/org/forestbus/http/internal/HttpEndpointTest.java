@@ -251,6 +251,14 @@ class HttpEndpointTest {
     }
 
     @Test
+    void asciiPayloadsNeedingEscapesSurviveTheFastPath() throws Exception {
+        String nasty = "q\"uote\\back\nline\u0001ctl</script>";
+        post("/topics/orders/messages", "application/octet-stream", nasty.getBytes(StandardCharsets.US_ASCII));
+        Resp r = get("/topics/orders/messages");
+        assertThat(r.json().get("messages").get(0).get("data").asText()).isEqualTo(nasty);
+    }
+
+    @Test
     void octetStreamBodyIsOneMessage() throws Exception {
         byte[] body = {0, 1, 2, (byte) 0xfe, '{', '"'};
         Resp sent = post("/topics/orders/messages?waitForCommit=false", "application/octet-stream", body);
@@ -404,6 +412,15 @@ class HttpEndpointTest {
         assertThat(r.json().get("error").asText()).contains("1024");
         Resp ok = post(small, "/topics/orders/messages", "application/octet-stream", new byte[1024]);
         assertThat(ok.status()).as(ok.text()).isEqualTo(200);
+
+        // headers only: the answer comes without the server waiting for the 100 000 declared bytes
+        try (Socket s = new Socket("127.0.0.1", small.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("POST /topics/orders/messages HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n").getBytes());
+            byte[] head = s.getInputStream().readNBytes(12);
+            assertThat(new String(head, StandardCharsets.ISO_8859_1)).isEqualTo("HTTP/1.1 413");
+        }
     }
 
     @Test
@@ -420,6 +437,17 @@ class HttpEndpointTest {
                 .header("Content-Type", "application/octet-stream")
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(new byte[1000])));
         assertThat(send(small, fits).status()).isEqualTo(200);
+        assertThat(orders.size()).isEqualTo(1);
+
+        // an unfinished chunked body: 413 as soon as the limit is passed, not at the end of the body
+        try (Socket s = new Socket("127.0.0.1", small.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("POST /topics/orders/messages HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "800\r\n" + "a".repeat(0x800) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            byte[] head = s.getInputStream().readNBytes(12);
+            assertThat(new String(head, StandardCharsets.ISO_8859_1)).isEqualTo("HTTP/1.1 413");
+        }
         assertThat(orders.size()).isEqualTo(1);
     }
 

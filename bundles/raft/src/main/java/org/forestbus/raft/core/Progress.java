@@ -20,8 +20,8 @@ final class Progress {
     long next;
     State state = State.PROBE;
     boolean probeSent;
-    /** Heard from since the last CheckQuorum round. */
-    boolean recentActive;
+    /** Ticks since the leader last heard from this peer (CheckQuorum). */
+    int sinceHeard;
     private final ArrayDeque<long[]> inflight = new ArrayDeque<>(); // {lastIndex, bytes}
     private long inflightBytes;
 

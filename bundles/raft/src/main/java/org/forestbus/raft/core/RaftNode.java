@@ -254,26 +254,26 @@ public final class RaftNode {
     private void tickLeader() {
         heartbeatElapsed++;
         electionElapsed++;
-        if (electionElapsed >= cfg.electionTicks()) {
-            electionElapsed = 0;
-            if (cfg.checkQuorum()) {
-                // CheckQuorum (thesis §6.2): step down unless a majority of voters was heard from
-                int active = 0;
-                for (String v : voters) {
-                    if (v.equals(id)) {
-                        active++;
-                    } else if (progress.get(v).recentActive) {
-                        active++;
-                    }
-                }
-                for (Progress pr : progress.values()) {
-                    pr.recentActive = false;
-                }
-                if (active < quorum()) {
-                    becomeFollower(term, null);
-                    return;
+        for (Progress pr : progress.values()) {
+            pr.sinceHeard++;
+        }
+        if (cfg.checkQuorum()) {
+            // CheckQuorum (thesis §6.2): step down as soon as a majority of voters (counting
+            // ourselves) has been silent for electionTicks. Followers keep a lease of the same
+            // length, so no other leader can have been elected before this happens.
+            int active = 0;
+            for (String v : voters) {
+                if (v.equals(id) || progress.get(v).sinceHeard < cfg.electionTicks()) {
+                    active++;
                 }
             }
+            if (active < quorum()) {
+                becomeFollower(term, null);
+                return;
+            }
+        }
+        if (electionElapsed >= cfg.electionTicks()) {
+            electionElapsed = 0;
             if (leadTransferee != null) {
                 leadTransferee = null; // transfer did not finish within an election timeout
             }
@@ -285,6 +285,19 @@ public final class RaftNode {
                 send(new Message(MessageType.HEARTBEAT, id, p, term, 0, 0, MessageBatch.empty(),
                         Math.min(pr.match, commit), false, 0, false));
             }
+        }
+    }
+
+    /**
+     * Starts an election now, as if the election timeout had elapsed (PreVote first when
+     * enabled). Ignored by a leader and by a node that may not campaign (a learner, or a node
+     * whose last term is unknown).
+     */
+    public void campaign() {
+        checkInput();
+        if (state != State.LEADER && promotable()) {
+            electionElapsed = 0;
+            campaign(cfg.preVote(), false);
         }
     }
 
@@ -476,9 +489,6 @@ public final class RaftNode {
             self.next = last + 1;
             self.becomeReplicate();
             self.next = last + 1;
-        }
-        for (Progress pr : progress.values()) {
-            pr.recentActive = true;
         }
         // no no-op entry (see class comment); probe every peer so match indexes are learnt
         bcastAppend();
@@ -748,7 +758,7 @@ public final class RaftNode {
         }
         switch (m.type()) {
             case APPEND_RESP -> {
-                pr.recentActive = true;
+                pr.sinceHeard = 0;
                 if (m.reject()) {
                     long probeTo = m.rejectHint();
                     if (m.logTerm() > 0) {
@@ -784,7 +794,7 @@ public final class RaftNode {
                 }
             }
             case HEARTBEAT_RESP -> {
-                pr.recentActive = true;
+                pr.sinceHeard = 0;
                 pr.probeSent = false;
                 if (pr.inflightFull(cfg)) {
                     pr.freeFirstInflight();

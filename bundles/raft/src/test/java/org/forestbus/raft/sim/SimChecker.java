@@ -32,7 +32,8 @@ final class SimChecker {
     long reads;
 
     void violation(String what) {
-        if (violations.size() < 20) {
+        violationCount++;
+        if (violations.size() < 5 && !violations.contains(what)) {
             violations.add(what);
         }
     }
@@ -41,8 +42,11 @@ final class SimChecker {
         return violations;
     }
 
+    private int violationCount;
+
+    /** Number of violation events (the list keeps only the first distinct few). */
     int violationCount() {
-        return violations.size();
+        return violationCount;
     }
 
     long maxCommitted() {
@@ -70,7 +74,12 @@ final class SimChecker {
         }
     }
 
+    long truncations;
+    long resets;
+    long elections;
+
     void onTruncate(SimNode n, long from) {
+        truncations++;
         if (from <= n.exposedCommit) {
             violation("node " + n.id + " truncates from " + from + " at or below its commit " + n.exposedCommit);
         }
@@ -89,6 +98,7 @@ final class SimChecker {
     }
 
     void onReset(SimNode n, long first) {
+        resets++;
         if (first - 1 > maxCommitted) {
             violation("node " + n.id + " reset to " + first + " above the committed prefix " + maxCommitted);
         }
@@ -180,6 +190,7 @@ final class SimChecker {
                     violation("two leaders in term " + c.term() + ": " + l + " and " + n.id);
                 }
                 if (prev != RaftNode.State.LEADER) {
+                    elections++;
                     checkLeaderCompleteness(n);
                 }
             }

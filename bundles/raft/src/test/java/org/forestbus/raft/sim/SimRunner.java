@@ -13,8 +13,8 @@ import org.forestbus.raft.core.RaftConfig;
  */
 final class SimRunner {
 
-    record Result(long seed, String shape, long events, long acks, long reads, List<String> violations,
-                  boolean livenessFailure, long traceHash) {
+    record Result(long seed, String shape, long events, long acks, long reads, List<String> violations, int violationCount,
+                  boolean livenessFailure, long traceHash, long elections, long truncations, long resets) {
     }
 
     static Result run(long seed) {
@@ -83,7 +83,8 @@ final class SimRunner {
         boolean live = c.runUntil(() -> c.lastAckTime > healedAt, bound);
         c.runFor(200);
         c.checker.finalCheck(c.nodes.values());
-        return new Result(seed, shape, c.events, c.acks, c.checker.reads, c.checker.violations(), !live, c.traceHash());
+        return new Result(seed, shape, c.events, c.acks, c.checker.reads, c.checker.violations(), c.checker.violationCount(), !live, c.traceHash(),
+                c.checker.elections, c.checker.truncations, c.checker.resets);
     }
 
     private static void fault(SimCluster c, SplittableRandom r, List<String> dead) {

@@ -22,6 +22,9 @@ class SimulationTest {
         long t0 = System.nanoTime();
         long events = 0;
         long acks = 0;
+        long elections = 0;
+        long truncations = 0;
+        long resets = 0;
         int violations = 0;
         int liveness = 0;
         List<String> failures = new ArrayList<>();
@@ -32,7 +35,10 @@ class SimulationTest {
             ran++;
             events += res.events();
             acks += res.acks();
-            violations += res.violations().size();
+            elections += res.elections();
+            truncations += res.truncations();
+            resets += res.resets();
+            violations += res.violationCount();
             if (res.livenessFailure()) {
                 liveness++;
             }
@@ -50,7 +56,8 @@ class SimulationTest {
         }
         long ms = (System.nanoTime() - t0) / 1_000_000;
         System.out.println("sim seeds=" + ran + " events=" + events + " violations=" + violations
-                + " liveness_failures=" + liveness + " acked_writes=" + acks + " wall=" + ms + "ms");
+                + " liveness_failures=" + liveness + " acked_writes=" + acks + " leader_changes=" + elections + " truncations=" + truncations
+                + " resets=" + resets + " wall=" + ms + "ms");
         assertThat(failures).as("failing seeds (replay with -Dsim.seed=N)").isEmpty();
     }
 
