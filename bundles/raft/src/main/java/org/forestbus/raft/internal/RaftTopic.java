@@ -107,7 +107,8 @@ final class RaftTopic implements TopicService {
         // Whatever survived recovery is made durable before the core takes it as its persisted log.
         log.sync().join();
         HardState hs = log.hardState();
-        if (voters.size() == 1 && voters.get(0).equals(nodeName)) {
+        boolean alone = voters.size() == 1 && voters.get(0).equals(nodeName);
+        if (alone) {
             // A group of one: this node is the whole majority and no other leader can ever exist,
             // so every entry in its durable log is committed (the core would otherwise wait for a
             // write of the new term before exposing entries written before a restart).
@@ -119,6 +120,11 @@ final class RaftTopic implements TopicService {
         this.reads = new CommittedReads(name, log, core.commitIndex(), workers, runtime.timer());
         net.register(name, m -> actor.execute(() -> input(() -> core.step(m))));
         runtime.addTicker(ticker);
+        if (alone) {
+            // no other node can lead: take leadership now instead of after an election timeout;
+            // sends queued behind this on the actor find the topic leading
+            actor.execute(() -> input(core::campaign));
+        }
         this.housekeeping = runtime.timer().scheduleWithFixedDelay(() -> actor.execute(this::housekeeping),
                 HOUSEKEEPING_MILLIS, HOUSEKEEPING_MILLIS, TimeUnit.MILLISECONDS);
         LOG.info("Topic {} open on {}: voters {}, term {}, first index {}, last index {}, commit index {}", name,
