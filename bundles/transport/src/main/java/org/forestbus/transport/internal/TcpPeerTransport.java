@@ -527,6 +527,10 @@ public final class TcpPeerTransport implements PeerTransport {
                 open(c, c.link);
             }
             case AWAIT_AUTH -> {
+                if (type == Wire.REJECT) {
+                    onReject(c, body);
+                    return;
+                }
                 expect(c, type, Wire.AUTH);
                 onAuth(c, body);
             }
