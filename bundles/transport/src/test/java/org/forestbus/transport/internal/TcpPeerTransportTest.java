@@ -271,7 +271,7 @@ class TcpPeerTransportTest {
     @Test
     void reconnectsAfterProxyResetAndAfterBlackhole() throws Exception {
         nodes = new TestNodes("a", "b");
-        Cfg cfg = new Cfg().idle(800).handshake(400);
+        Cfg cfg = new Cfg().idle(1500).handshake(1000);
         TcpPeerTransport b = nodes.start("b", cfg);
         try (var proxy = org.forestbus.transport.internal.proxy.FaultProxy.start(b.localPort())) {
             nodes.addresses.put("b", proxy.address());

@@ -220,14 +220,15 @@ public final class FaultProxy implements AutoCloseable {
             long lastDue = 0;
             try (InputStream in = from.getInputStream()) {
                 while (!linkClosed) {
+                    int n = in.read(buf);
+                    if (n < 0) {
+                        break;
+                    }
+                    // a chunk read just before a pause is held too (at most one buffer), nothing more is read
                     synchronized (pauseLock) {
                         while (paused[i] && !linkClosed && !closed) {
                             pauseLock.wait(200);
                         }
-                    }
-                    int n = in.read(buf);
-                    if (n < 0) {
-                        break;
                     }
                     if (blackhole || cut[i]) {
                         continue;
