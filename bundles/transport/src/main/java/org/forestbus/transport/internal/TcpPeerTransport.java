@@ -61,8 +61,13 @@ public final class TcpPeerTransport implements PeerTransport {
     private static final Logger LOG = LoggerFactory.getLogger(TcpPeerTransport.class);
     /** Connections accepted but not yet authenticated, at most. */
     static final int MAX_PENDING_INBOUND = 32;
-    /** Body buffers above this size are not kept for reuse between frames. */
-    private static final int KEEP_BUFFER_BYTES = 1 << 20;
+    /**
+     * A DATA frame takes queued records until it holds this many bytes (or one record, if larger):
+     * big enough that thousands of heartbeats share a frame, small enough that buffers stay reusable.
+     */
+    static final int COALESCE_BYTES = 1 << 20;
+    /** Read and write buffers above this size are not kept for reuse between frames. */
+    private static final int KEEP_BUFFER_BYTES = 2 << 20;
 
     private final String self;
     private final String clusterId;
@@ -88,6 +93,7 @@ public final class TcpPeerTransport implements PeerTransport {
     private final Set<Connection> conns = new HashSet<>(); // I/O thread
     private final ByteBuffer pingFrame = Wire.frame(Wire.PING);
     private volatile boolean running = true;
+    private volatile Thread ioThread;
 
     private final AtomicLong violations = new AtomicLong();
     private volatile String lastViolation;
@@ -151,6 +157,7 @@ public final class TcpPeerTransport implements PeerTransport {
         this.io = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "forestbus-transport-" + self);
             t.setDaemon(true);
+            ioThread = t;
             return t;
         });
         LOG.info("Peer transport of node '{}' (cluster '{}') listening on {}; dials {}, accepts {}", self, clusterId,
@@ -173,6 +180,10 @@ public final class TcpPeerTransport implements PeerTransport {
             if (!io.awaitTermination(10, TimeUnit.SECONDS)) {
                 LOG.warn("Peer transport I/O thread of '{}' did not stop within 10 s", self);
                 io.shutdownNow();
+            }
+            Thread t = ioThread;
+            if (t != null) {
+                t.join(TimeUnit.SECONDS.toMillis(5)); // the executor terminates just before its thread ends
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -702,13 +713,17 @@ public final class TcpPeerTransport implements PeerTransport {
         }
     }
 
-    /** Drains the link's queue (up to max.frame.bytes) into one DATA frame. */
+    /**
+     * Drains the link's queue into one DATA frame of up to {@link #COALESCE_BYTES} (a single larger
+     * record, at most max.frame.bytes as send() checked, goes alone).
+     */
     private ByteBuffer dataFrame(Connection c) {
         PeerLink l = c.link;
         List<PeerLink.Rec> batch = c.batch;
         long size = Wire.DATA_PREFIX;
+        long target = Math.min(maxFrameBytes, COALESCE_BYTES);
         PeerLink.Rec r;
-        while ((r = l.queue.peek()) != null && (batch.isEmpty() || size + r.size() <= maxFrameBytes)) {
+        while ((r = l.queue.peek()) != null && (batch.isEmpty() || size + r.size() <= target)) {
             l.queue.poll();
             batch.add(r);
             size += r.size();
