@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -91,6 +92,7 @@ public final class TcpPeerTransport implements PeerTransport {
     private final SecureRandom nonces = new SecureRandom();
     private final SplittableRandom jitter = new SplittableRandom();
     private final Set<Connection> conns = new HashSet<>(); // I/O thread
+    private final Map<String, Long> warned = new HashMap<>(); // I/O thread: violation → last WARN
     private final ByteBuffer pingFrame = Wire.frame(Wire.PING);
     private volatile boolean running = true;
     private volatile Thread ioThread;
@@ -399,22 +401,36 @@ public final class TcpPeerTransport implements PeerTransport {
         flush(c);
     }
 
-    private void accept() throws IOException {
-        SocketChannel ch;
-        while ((ch = server.accept()) != null) {
-            String remote = String.valueOf(ch.getRemoteAddress());
-            long pending = conns.stream().filter(c -> !c.outbound && c.state != State.OPEN).count();
-            if (pending >= MAX_PENDING_INBOUND) {
-                countViolation("refused connection from " + remote + ": " + pending + " connections already handshaking");
-                LOG.warn("Peer transport of '{}': {}", self, lastViolation);
-                closeChannel(ch);
-                continue;
+    private void accept() {
+        while (true) {
+            SocketChannel ch;
+            try {
+                ch = server.accept();
+            } catch (IOException e) {
+                LOG.warn("Peer transport of '{}' cannot accept a connection: {}", self, e.toString());
+                return;
             }
-            configure(ch);
-            Connection c = new Connection(ch, false, State.AWAIT_HELLO, System.nanoTime());
-            c.remote = remote;
-            conns.add(c);
-            c.key = ch.register(selector, SelectionKey.OP_READ, c);
+            if (ch == null) {
+                return;
+            }
+            try {
+                String remote = String.valueOf(ch.getRemoteAddress());
+                long pending = conns.stream().filter(c -> !c.outbound && c.state != State.OPEN).count();
+                if (pending >= MAX_PENDING_INBOUND) {
+                    countViolation("refused connection from " + remote + ": " + pending + " connections already handshaking");
+                    LOG.warn("Peer transport of '{}': {}", self, lastViolation);
+                    closeChannel(ch);
+                    continue;
+                }
+                configure(ch);
+                Connection c = new Connection(ch, false, State.AWAIT_HELLO, System.nanoTime());
+                c.remote = remote;
+                c.key = ch.register(selector, SelectionKey.OP_READ, c);
+                conns.add(c);
+            } catch (IOException e) {
+                LOG.debug("Peer transport of '{}': accepted connection failed at once: {}", self, e.toString());
+                closeChannel(ch);
+            }
         }
     }
 
@@ -440,6 +456,9 @@ public final class TcpPeerTransport implements PeerTransport {
             violation(c, e.getMessage());
         } catch (IOException e) {
             close(c, (c.state == State.CONNECTING ? "connect to " + c.remote + " failed: " : "I/O error: ") + e, false);
+        } catch (RuntimeException e) { // a bug must cost one connection, not the I/O thread
+            LOG.error("Peer transport of '{}': internal error on the connection with {}", self, c.describe(), e);
+            close(c, "internal error: " + e, false);
         }
     }
 
@@ -634,7 +653,7 @@ public final class TcpPeerTransport implements PeerTransport {
 
     private void onReject(Connection c, ByteBuffer body) throws ProtocolException {
         String reason = Wire.readStr(body);
-        violation(c, "rejected by " + c.describe() + ": " + reason);
+        violation(c, "rejected by " + (c.peerName == null ? "the peer" : "node '" + c.peerName + "'") + ": " + reason);
     }
 
     /** Both sides authenticated: this connection becomes the link's only one. */
@@ -765,7 +784,7 @@ public final class TcpPeerTransport implements PeerTransport {
         closeChannel(c.ch);
         PeerLink l = c.link;
         if (violation) {
-            LOG.warn("Peer transport of '{}' closed connection with {}: {}", self, c.describe(), reason);
+            logViolation(c, reason);
         }
         if (l == null || l.conn != c) {
             return;
@@ -783,6 +802,23 @@ public final class TcpPeerTransport implements PeerTransport {
         }
         if (l.dialer) {
             failed(l, reason, System.nanoTime());
+        }
+    }
+
+    /** WARN once a minute per (peer, reason), DEBUG in between: a misconfigured peer retries forever. */
+    private void logViolation(Connection c, String reason) {
+        String who = c.peerName != null ? c.peerName : c.remote.replaceFirst(":\\d+$", "");
+        String key = who + "|" + reason;
+        long now = System.nanoTime();
+        Long last = warned.get(key);
+        if (last == null || now - last > TimeUnit.MINUTES.toNanos(1)) {
+            if (warned.size() > 1000) {
+                warned.clear();
+            }
+            warned.put(key, now);
+            LOG.warn("Peer transport of '{}' closed connection with {}: {}", self, c.describe(), reason);
+        } else {
+            LOG.debug("Peer transport of '{}' closed connection with {}: {}", self, c.describe(), reason);
         }
     }
 

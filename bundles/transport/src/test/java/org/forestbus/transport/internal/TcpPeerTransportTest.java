@@ -124,8 +124,8 @@ class TcpPeerTransportTest {
     @Test
     void wrongSecretIsRejectedBothWays() throws Exception {
         nodes = new TestNodes("a", "b");
-        TcpPeerTransport b = nodes.start("b", new Cfg().secret("one"));
-        TcpPeerTransport a = nodes.start("a", new Cfg().secret("two"));
+        TcpPeerTransport b = nodes.start("b", new Cfg().secret("Secret-One-xyzzy"));
+        TcpPeerTransport a = nodes.start("a", new Cfg().secret("Secret-Two-plugh"));
         Inbox inB = new Inbox();
         b.register("t", inB);
         // the dialer checks the acceptor's proof first and refuses to answer it
@@ -145,6 +145,38 @@ class TcpPeerTransportTest {
         }
         await().atMost(WAIT).until(() -> b.lastViolation().contains("node 'a' failed to prove the cluster secret"));
         assertThat(b.connects("a")).isZero();
+        for (String text : List.of(a.lastViolation(), b.lastViolation(), String.valueOf(a.peers()), String.valueOf(b.peers()))) {
+            assertThat(text).doesNotContain("Secret-One").doesNotContain("Secret-Two");
+        }
+    }
+
+    @Test
+    void aReplayedHandshakeIsRejected() throws Exception {
+        nodes = new TestNodes("a", "b");
+        TcpPeerTransport b = nodes.start("b");
+        byte[] nc = new byte[Wire.NONCE];
+        nc[0] = 42;
+        ByteBuffer recordedAuth;
+        try (RawPeer first = new RawPeer(b.localPort())) {
+            byte[][] n = first.hello("c1", "a", "b", nc);
+            recordedAuth = Wire.frame(Wire.AUTH, Wire.hmac("s3cret".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    "connector", n[0], n[1], "c1", "a", "b"));
+        } // an eavesdropper now holds a valid HELLO and AUTH of this exchange
+        try (RawPeer replay = new RawPeer(b.localPort())) {
+            byte[][] n = replay.hello("c1", "a", "b", nc);
+            assertThat(n).isNotNull();
+            replay.write(recordedAuth);
+            RawPeer.Frame f = replay.read();
+            assertThat(f).isNotNull();
+            assertThat(f.type()).isEqualTo(Wire.REJECT);
+            assertThat(raw(f.body())).contains("failed to prove the cluster secret");
+            assertThat(replay.closedByPeer()).isTrue();
+        }
+        assertThat(b.connects("a")).isZero();
+    }
+
+    private static String raw(ByteBuffer b) {
+        return java.nio.charset.StandardCharsets.UTF_8.decode(b.duplicate()).toString();
     }
 
     @Test

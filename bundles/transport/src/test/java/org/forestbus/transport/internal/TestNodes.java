@@ -210,6 +210,11 @@ final class TestNodes implements AutoCloseable {
         byte[][] hello(String cluster, String from, String to) throws IOException {
             byte[] nc = new byte[Wire.NONCE];
             new SecureRandom().nextBytes(nc);
+            return hello(cluster, from, to, nc);
+        }
+
+        /** HELLO with a chosen connector nonce (replay tests). */
+        byte[][] hello(String cluster, String from, String to, byte[] nc) throws IOException {
             write(Wire.hello(cluster, from, to, nc));
             Frame f = read();
             if (f == null || f.type() != Wire.CHALLENGE) {
