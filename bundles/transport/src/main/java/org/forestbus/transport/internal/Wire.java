@@ -115,8 +115,20 @@ final class Wire {
         if (len > in.remaining()) {
             throw new ProtocolException("string length " + len + " beyond frame end");
         }
-        ByteBuffer slice = in.slice(in.position(), len);
-        in.position(in.position() + len);
+        int pos = in.position();
+        in.position(pos + len);
+        if (in.hasArray()) { // fast path: ASCII (topic names, node names) needs no decoder
+            byte[] a = in.array();
+            int off = in.arrayOffset() + pos;
+            boolean ascii = true;
+            for (int i = off; i < off + len && ascii; i++) {
+                ascii = a[i] >= 0;
+            }
+            if (ascii) {
+                return new String(a, off, len, StandardCharsets.US_ASCII);
+            }
+        }
+        ByteBuffer slice = in.slice(pos, len);
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(slice).toString();

@@ -175,6 +175,36 @@ class TcpPeerTransportTest {
         assertThat(b.connects("a")).isZero();
     }
 
+    @Test
+    void unauthenticatedConnectionsAreCappedAndTimedOut() throws Exception {
+        nodes = new TestNodes("a", "b");
+        TcpPeerTransport b = nodes.start("b", new Cfg().handshake(1500));
+        List<RawPeer> idle = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < TcpPeerTransport.MAX_PENDING_INBOUND; i++) {
+                idle.add(new RawPeer(b.localPort()));
+            }
+            await().atMost(WAIT).until(() -> {
+                try (RawPeer extra = new RawPeer(b.localPort())) {
+                    return extra.closedByPeer() && b.lastViolation() != null
+                            && b.lastViolation().contains("connections already handshaking");
+                }
+            });
+            // the silent ones are closed by the handshake timeout, then the listener serves again
+            for (RawPeer r : idle) {
+                assertThat(r.closedByPeer()).isTrue();
+            }
+            assertThat(b.lastViolation()).contains("handshake timed out");
+            try (RawPeer ok = new RawPeer(b.localPort())) {
+                assertThat(ok.authenticate("c1", "a", "b", "s3cret")).isTrue();
+            }
+        } finally {
+            for (RawPeer r : idle) {
+                r.close();
+            }
+        }
+    }
+
     private static String raw(ByteBuffer b) {
         return java.nio.charset.StandardCharsets.UTF_8.decode(b.duplicate()).toString();
     }
