@@ -54,6 +54,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Without a secret, or when the cluster has no other node, the transport starts idle: no
  * listener, no thread, {@code send} returns false.
+ *
+ * <p>For callers (Raft): {@code send} never blocks and copies the payload; false means "not
+ * queued" (peer unknown, not connected, or its queue full) and is the backpressure signal.
+ * Handlers run on the single I/O thread and must only hand work off; a handler that throws is
+ * logged and the remaining frames are still delivered. Frames are not encrypted and, after the
+ * handshake, are protected by CRC32C only (no per-frame MAC, no TLS yet).
  */
 @Component(service = PeerTransport.class, configurationPid = "org.forestbus.transport")
 @Designate(ocd = TransportConfig.class)
@@ -117,6 +123,11 @@ public final class TcpPeerTransport implements PeerTransport {
         this.pingNanos = idleTimeoutNanos / 4;
         if (maxFrameBytes < Wire.PRE_AUTH_MAX_BODY) {
             throw new IllegalArgumentException("max.frame.bytes must be at least " + Wire.PRE_AUTH_MAX_BODY);
+        }
+        if (queueBytesPerPeer < 1 || cfg.idle_timeout_ms() < 100 || cfg.connect_timeout_ms() < 1
+                || cfg.handshake_timeout_ms() < 1) {
+            throw new IllegalArgumentException("org.forestbus.transport: queue.bytes.per.peer, connect.timeout.ms and "
+                    + "handshake.timeout.ms must be positive, idle.timeout.ms at least 100");
         }
         Map<String, PeerLink> m = new TreeMap<>();
         for (NodeInfo.Peer p : nodeInfo.peers()) {
