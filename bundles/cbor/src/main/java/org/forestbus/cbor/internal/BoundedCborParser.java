@@ -20,9 +20,12 @@ import java.io.InputStream;
  */
 final class BoundedCborParser extends CBORParser {
 
+    /** Input buffer per connection (not taken from Jackson's recycler pool). */
+    static final int READ_BUFFER_BYTES = 8000;
+
     private BoundedCborParser(IOContext ctxt, int parserFeatures, int cborFeatures,
                               ByteQuadsCanonicalizer sym, InputStream in, byte[] buf) {
-        super(ctxt, parserFeatures, cborFeatures, null, sym, in, buf, 0, 0, true);
+        super(ctxt, parserFeatures, cborFeatures, null, sym, in, buf, 0, 0, false);
     }
 
     /** Bytes consumed from the stream so far (the start of the next unread item). */
@@ -79,7 +82,7 @@ final class BoundedCborParser extends CBORParser {
             IOContext ctxt = _createContext(_createContentReference(in), false);
             return new BoundedCborParser(ctxt, _parserFeatures, _formatParserFeatures,
                     _byteSymbolCanonicalizer.makeChildOrPlaceholder(_factoryFeatures), in,
-                    ctxt.allocReadIOBuffer());
+                    new byte[READ_BUFFER_BYTES]);
         }
     }
 }

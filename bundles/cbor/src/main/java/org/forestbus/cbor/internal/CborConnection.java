@@ -111,6 +111,7 @@ final class CborConnection implements Runnable {
                 long start = r.position();
                 in.window(start, MAX_HEADER_BYTES);
                 r.budgetEnd(start + MAX_HEADER_BYTES);
+                r.decodedLimit(MAX_HEADER_BYTES);
                 JsonToken t = r.next();
                 if (t == null) {
                     permits.release();
@@ -120,6 +121,7 @@ final class CborConnection implements Runnable {
                 long bodyStart = r.position();
                 in.window(bodyStart, maxRequestBytes);
                 r.budgetEnd(bodyStart + maxRequestBytes);
+                r.decodedLimit(maxRequestBytes);
                 JsonToken bt = r.next();
                 if (bt == null) {
                     throw new EOFException("end of stream before the body of " + h.serviceMethod());
@@ -150,7 +152,12 @@ final class CborConnection implements Runnable {
             Thread.currentThread().interrupt();
             close(null);
         } catch (IOException | RuntimeException e) {
+            LOG.debug("CBOR-RPC {}: reader stopped", remote, e);
             close(closed.get() || e instanceof SocketException ? null : "unreadable request: " + e);
+        } catch (Error e) {
+            LOG.error("CBOR-RPC {}: reader failed", remote, e);
+            close("reader failed: " + e);
+            throw e;
         } finally {
             closeParser(parser);
             if (!inputEnded) {

@@ -32,6 +32,8 @@ final class WireReader {
 
     private final BoundedCborParser p;
     private long budgetEnd = Long.MAX_VALUE;
+    private long decodedLeft = Long.MAX_VALUE;
+    private long decodedLimit = Long.MAX_VALUE;
     private String problem;
 
     WireReader(BoundedCborParser p) {
@@ -46,6 +48,15 @@ final class WireReader {
     /** Strings must end by stream position {@code end} (the current request's limit). */
     void budgetEnd(long end) {
         this.budgetEnd = end;
+    }
+
+    /**
+     * Starts a value whose decoded strings may total at most {@code limit} bytes. Guards against
+     * amplification: CBOR string references (tags 256/25) let a few wire bytes repeat a long string.
+     */
+    void decodedLimit(long limit) {
+        this.decodedLimit = limit;
+        this.decodedLeft = limit;
     }
 
     /** Next top-level token, or {@code null} at a clean end of stream. */
@@ -106,7 +117,7 @@ final class WireReader {
         switch (t) {
             case VALUE_STRING:
                 checkDeclaredLength();
-                return p.getText();
+                return decoded(p.getText());
             case VALUE_EMBEDDED_OBJECT:
                 byte[] b = binary();
                 return b == null ? "" : new String(b, StandardCharsets.UTF_8);
@@ -126,7 +137,7 @@ final class WireReader {
                 return b == null ? new byte[0] : b;
             case VALUE_STRING:
                 checkDeclaredLength();
-                return p.getText().getBytes(StandardCharsets.UTF_8);
+                return decoded(p.getText().getBytes(StandardCharsets.UTF_8));
             case VALUE_NULL:
                 return null;
             default:
@@ -223,11 +234,31 @@ final class WireReader {
     private byte[] binary() throws IOException {
         checkDeclaredLength();
         Object o = p.getEmbeddedObject();
-        if (o == null || o instanceof byte[]) {
-            return (byte[]) o;
+        if (o == null) {
+            return null;
+        }
+        if (o instanceof byte[] b) {
+            return decoded(b);
         }
         problem("unexpected tagged value " + o.getClass().getSimpleName());
         return null;
+    }
+
+    private String decoded(String s) throws IOException {
+        consume(s.length());
+        return s;
+    }
+
+    private byte[] decoded(byte[] b) throws IOException {
+        consume(b.length);
+        return b;
+    }
+
+    private void consume(long n) throws IOException {
+        decodedLeft -= n;
+        if (decodedLeft < 0) {
+            throw new RequestTooLargeException("decoded strings exceed " + decodedLimit + " bytes");
+        }
     }
 
     private void checkDeclaredLength() throws IOException {

@@ -113,6 +113,26 @@ class ConnectionTest extends ServerTestSupport {
     }
 
     @Test
+    void stringReferencesCannotAmplifyARequestBeyondTheLimit() throws Exception {
+        start(new TestConfig().maxRequestBytes(64 << 10));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        // tag 256 (stringref namespace) around the args; one 1000-byte payload, then 2000 references to it (tag 25)
+        StringBuilder refs = new StringBuilder();
+        for (int i = 0; i < 2000; i++) {
+            refs.append("d819 02"); // index 2: "Topic" and "SentMessages" are references 0 and 1
+        }
+        byte[] body = cat(hex("d9 0100 a2 65 546f706963 61 74 6c 53656e744d65737361676573 99 07d1 59 03e8"), new byte[1000],
+                hex(refs.toString()));
+        assertThat(body.length).isLessThan(64 << 10);
+        try (RpcTestClient c = connect()) {
+            c.writeRaw(cat(header(SEND, 1), body));
+            assertThat(c.awaitEof()).isTrue();
+        }
+        assertThat(t.messages()).isEmpty();
+        assertServing();
+    }
+
+    @Test
     void bodyLargerThanTheLimitInSmallChunksIsCutOff() throws Exception {
         start(new TestConfig().maxRequestBytes(4096));
         registry.add(new FakeTopic("t"));

@@ -182,6 +182,9 @@ final class DiskLogStore implements LogStore {
             } else if (ck.syncedBytes() > 0) {
                 throw new CorruptLogException(dir.resolve(Segment.name(ck.segmentFirst())).toString(),
                         ck.syncedBytes(), "segment holding synced data is missing");
+            } else {
+                // resetTo was interrupted after naming its new start: no segment is known synced, all are tail
+                from = 0;
             }
         }
         for (int i = 0; i < from; i++) { // closed, synced segments: validated lazily when first read
@@ -715,6 +718,21 @@ final class DiskLogStore implements LogStore {
         }
     }
 
+    /** Forces every segment written since the last round (caller holds fsyncMutex). */
+    private void forceDirty() throws IOException {
+        List<Segment> toForce;
+        synchronized (syncLock) {
+            toForce = new ArrayList<>(dirty);
+            for (Segment s : dirty) {
+                s.dirty = false;
+            }
+            dirty.clear();
+        }
+        for (Segment s : toForce) {
+            s.file.force();
+        }
+    }
+
     /** Writes the checkpoint (caller holds fsyncMutex or is the constructor). */
     private void saveCheckpoint(Checkpoint ck) throws IOException {
         DurableFiles.saveCheckpoint(fs, dir, ck);
@@ -821,7 +839,9 @@ final class DiskLogStore implements LogStore {
         fsyncMutex.lock();
         try {
             checkWritable();
-            // Checkpoint first: after a crash with every segment gone, open restarts at newFirst.
+            // Checkpoint first: after a crash with every segment gone, open restarts at newFirst. Any
+            // segment that survives a crash next to it must be durable (see applyRetention).
+            forceDirty();
             saveCheckpoint(new Checkpoint(newFirst, 0, 0));
             lastCkMillis = clock.millis();
             List<Segment> segs = segments;
@@ -895,6 +915,9 @@ final class DiskLogStore implements LogStore {
                 return 0;
             }
             Segment keep = segs.get(del);
+            // Invariant: every segment older than the checkpoint's is durable. The deleted ones can
+            // reappear after a crash (directory not yet synced), so they must be durable too.
+            forceDirty();
             if (lastCk != null && lastCk.segmentFirst() < keep.first) {
                 saveCheckpoint(new Checkpoint(keep.first, 0, 0));
                 lastCkMillis = now;

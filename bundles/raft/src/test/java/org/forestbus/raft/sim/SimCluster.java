@@ -53,6 +53,12 @@ final class SimCluster {
     long events;
     private long trace = 17;
     int maxSyncMs;
+    /** Planted bug for the checker's self-test: every node's fsync is a no-op (the original's OSSYNC). */
+    void plantLyingFsync() {
+        for (SimNode n : nodes.values()) {
+            n.log.lyingFsync = true;
+        }
+    }
     /** Pending client writes by node. */
     private final List<Write> writes = new ArrayList<>();
     long acks;
@@ -220,11 +226,7 @@ final class SimCluster {
 
     private void finishReady(SimNode n) {
         List<Message> out = n.completeReady();
-        for (Message m : out) {
-            for (int d : net.delays(m.from(), m.to())) {
-                queue.add(new Event(now + d, seq++, DELIVER, -1, 0, m, null));
-            }
-        }
+        send(out);
         checkWrites(n);
         // replay inputs that arrived while persisting
         ArrayDeque<Event> q = deferred.get(n.id);
@@ -239,6 +241,14 @@ final class SimCluster {
         }
         if (n.outstanding == null) {
             drain(n);
+        }
+    }
+
+    private void send(List<Message> out) {
+        for (Message m : out) {
+            for (int d : net.delays(m.from(), m.to())) {
+                queue.add(new Event(now + d, seq++, DELIVER, -1, 0, m, null));
+            }
         }
     }
 

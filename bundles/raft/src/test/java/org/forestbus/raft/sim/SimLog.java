@@ -85,7 +85,13 @@ final class SimLog implements RaftLog {
         return added;
     }
 
+    /** Planted bug: fsync does nothing (the original's OSSYNC default, FORESTBUS-SPEC §4.10 D1). */
+    boolean lyingFsync;
+
     void sync() {
+        if (lyingFsync) {
+            return;
+        }
         synced = entries.size();
     }
 
@@ -128,7 +134,7 @@ final class SimLog implements RaftLog {
         int unsynced = entries.size() - synced;
         int keep = unsynced == 0 ? 0 : rnd.nextInt(unsynced + 1);
         entries.subList(synced + keep, entries.size()).clear();
-        synced = entries.size();
+        synced = lyingFsync ? synced : entries.size();
     }
 
     static long hash(byte[] bytes) {

@@ -18,6 +18,11 @@ final class SimRunner {
     }
 
     static Result run(long seed) {
+        return run(seed, false);
+    }
+
+    /** @param plantNoFsync run with a planted bug: fsync is a no-op on every node (the original's D1) */
+    static Result run(long seed, boolean plantNoFsync) {
         SplittableRandom r = new SplittableRandom(seed ^ 0x5DEECE66DL);
         int[] sizes = {1, 2, 3, 3, 3, 3, 4, 5, 5, 6, 7};
         int voters = sizes[r.nextInt(sizes.length)];
@@ -30,8 +35,11 @@ final class SimRunner {
                         r.nextBoolean() ? 1 << 20 : 200)
                 .withPreVote(r.nextInt(6) != 0, r.nextInt(6) != 0);
         SimCluster c = new SimCluster(seed, voters, learners, cfg);
-        int[] syncs = {0, 0, 3, 15};
+        int[] syncs = {0, 0, 3, 15, 60};
         c.maxSyncMs = syncs[r.nextInt(syncs.length)];
+        if (plantNoFsync) {
+            c.plantLyingFsync();
+        }
         double[] drops = {0, 0, 0.05, 0.15, 0.3};
         c.net.dropRate = drops[r.nextInt(drops.length)];
         c.net.duplicateRate = r.nextInt(3) == 0 ? 0.1 : 0;
@@ -91,7 +99,7 @@ final class SimRunner {
         List<String> ids = c.ids;
         String x = ids.get(r.nextInt(ids.size()));
         SimNode lead = c.leader();
-        switch (r.nextInt(14)) {
+        switch (r.nextInt(16)) {
             case 0, 1 -> c.net.heal();
             case 2 -> c.net.isolate(lead != null && r.nextBoolean() ? lead.id : x, ids);
             case 3 -> {
@@ -147,6 +155,25 @@ final class SimRunner {
             }
             case 12 -> c.net.dropRate = r.nextInt(3) == 0 ? 0.3 : 0.05;
             case 13 -> c.net.longDelayRate = r.nextBoolean() ? 0.2 : 0;
+            case 14, 15 -> {
+                // power loss of a follower in the middle of an fsync, quick restart; sometimes the
+                // leader is cut off at the same moment so the others must elect without it
+                List<String> syncing = new ArrayList<>();
+                for (String id : ids) {
+                    SimNode n = c.node(id);
+                    if (n.alive && n.outstanding != null && n != lead) {
+                        syncing.add(id);
+                    }
+                }
+                if (!syncing.isEmpty()) {
+                    String id = syncing.get(r.nextInt(syncing.size()));
+                    c.powerLoss(id);
+                    c.at(20 + r.nextInt(200), () -> c.restart(id));
+                    if (lead != null && r.nextBoolean()) {
+                        c.net.isolate(lead.id, ids);
+                    }
+                }
+            }
             default -> {
             }
         }

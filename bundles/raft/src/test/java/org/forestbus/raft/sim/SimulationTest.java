@@ -71,4 +71,17 @@ class SimulationTest {
         }
         assertThat(SimRunner.run(1).traceHash()).as("different seeds differ").isNotEqualTo(SimRunner.run(2).traceHash());
     }
+
+    /** Checker self-test: the original's "never fsync" (D1) planted into the simulated disks is caught. */
+    @Test
+    void plantedNoFsyncIsCaught() {
+        int caught = 0;
+        long seed = 1;
+        for (; seed <= 400 && caught == 0; seed++) {
+            SimRunner.Result r = SimRunner.run(seed, true);
+            caught += r.violationCount();
+        }
+        System.out.println("sim planted no-fsync (D1): caught by seed " + (seed - 1) + " violations=" + caught);
+        assertThat(caught).as("planted bug must produce violations").isPositive();
+    }
 }

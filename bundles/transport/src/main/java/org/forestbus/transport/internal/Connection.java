@@ -1,0 +1,66 @@
+package org.forestbus.transport.internal;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One TCP connection and its protocol state; used only by the I/O thread. */
+final class Connection {
+
+    enum State {
+        /** Connector: TCP connect in progress. */
+        CONNECTING,
+        /** Connector: HELLO sent, waiting for CHALLENGE. */
+        HELLO_SENT,
+        /** Connector: AUTH sent, waiting for ACCEPT. */
+        AUTH_SENT,
+        /** Acceptor: waiting for HELLO. */
+        AWAIT_HELLO,
+        /** Acceptor: CHALLENGE sent, waiting for AUTH. */
+        AWAIT_AUTH,
+        /** Authenticated both ways: DATA and PING only. */
+        OPEN
+    }
+
+    final SocketChannel ch;
+    final boolean outbound;
+    SelectionKey key;
+    State state;
+    long stateSinceNanos;
+    long lastReadNanos;
+    long lastWriteNanos;
+    boolean closed;
+
+    /** Outbound: the link dialed. Inbound: set only once authenticated. */
+    PeerLink link;
+    /** The node name the remote side claims (inbound, from HELLO) or is expected to be (outbound). */
+    String peerName;
+    String remote;
+    byte[] connectorNonce;
+    byte[] acceptorNonce;
+
+    final ByteBuffer header = ByteBuffer.allocate(Wire.HEADER);
+    ByteBuffer body;
+    ByteBuffer spareBody;
+
+    final ArrayDeque<ByteBuffer> control = new ArrayDeque<>();
+    ByteBuffer out;
+    ByteBuffer dataBuf;
+    final List<PeerLink.Rec> batch = new ArrayList<>();
+
+    Connection(SocketChannel ch, boolean outbound, State state, long now) {
+        this.ch = ch;
+        this.outbound = outbound;
+        this.state = state;
+        this.stateSinceNanos = now;
+        this.lastReadNanos = now;
+        this.lastWriteNanos = now;
+    }
+
+    String describe() {
+        return peerName == null ? remote : "node '" + peerName + "' (" + remote + ")";
+    }
+}
