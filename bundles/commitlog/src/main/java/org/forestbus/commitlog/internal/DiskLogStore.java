@@ -47,10 +47,23 @@ import org.slf4j.LoggerFactory;
  * forces on a timer and acknowledges {@link #sync} at once (before durable); {@link SyncPolicy#NONE}
  * never forces until close (UNSAFE).
  *
+ * <p>Rounds run back to back on one executor thread while waiters remain, with a short bounded
+ * commit delay (at most 100 µs, a quarter of the last force) so that writers acknowledged by one
+ * round can join the next. The active segment is preallocated with zeros ahead of the write
+ * position (up to 8 MiB) so most fsyncs overwrite allocated blocks (fdatasync without a journal
+ * commit); the zeros are cut off at roll, close and recovery, so closed segments hold records only.
+ * Consequence of the v0 format: an all-zero record (empty payload, term 0) at the very end of the
+ * unsynced tail is indistinguishable from preallocated zeros and is dropped by recovery; Raft
+ * never writes term 0, so this cannot lose an acknowledged Raft entry.
+ *
  * <p>Sync checkpoint: after a round (at most once per second, and whenever the newest synced
  * segment changed) the pair (segment, synced byte length, CRC-32C of those bytes) is atomically
  * rewritten. On open, bytes below it must validate exactly (corruption there refuses to open);
  * bytes above it are a tail that is truncated at the first invalid record.
+ *
+ * <p>Invariants: segment names chain (each segment's first index = previous first + count);
+ * every segment older than the checkpoint's segment is durable; {@code durable <= written};
+ * readers only read below a segment's published {@code dataEnd}.
  *
  * <p>Locks, in order: {@code structure} (write: roll publication, truncate, reset, retention,
  * close; read: reads and term lookups) → {@code fsyncMutex} (one fsync round / durable operation
