@@ -158,7 +158,12 @@ final class DiskLogStore implements LogStore {
     // ------------------------------------------------------------------ recovery
 
     private void recover() throws IOException {
-        fs.createDirectories(dir);
+        if (!fs.exists(dir)) {
+            fs.createDirectories(dir);
+            if (dir.getParent() != null) {
+                fs.syncDirectory(dir.getParent()); // the new topic directory's entry itself must be durable
+            }
+        }
         for (String n : fs.list(dir)) {
             if (n.endsWith(DurableFiles.TMP)) {
                 fs.delete(dir.resolve(n)); // an interrupted atomic replace; the old file is intact
