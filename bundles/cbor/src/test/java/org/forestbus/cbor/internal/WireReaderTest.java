@@ -96,4 +96,77 @@ class WireReaderTest {
         WireReader r = reader("9b 0fffffffffffffff 40", 1 << 20); // claims 2^60 elements, has one
         assertThatThrownBy(() -> r.readBytesList(r.next())).isInstanceOf(IOException.class);
     }
+
+    @Test
+    void integerOverflowAndSignProblemsAreReported() throws IOException {
+        WireReader r = reader("84 c2 49 010000000000000000 c2 49 010000000000000000 20 1b 8000000000000000", 1 << 20);
+        r.next();
+        assertThat(r.readUnsignedLong(r.next())).isZero(); // 2^64 does not fit 64 bits
+        assertThat(r.problem()).contains("unsigned integer overflow");
+        r.resetProblem();
+        assertThat(r.readLong(r.next())).isZero();
+        assertThat(r.problem()).contains("integer overflow");
+        r.resetProblem();
+        assertThat(r.readUnsignedLong(r.next())).isZero(); // -1 for an unsigned field
+        assertThat(r.problem()).contains("negative");
+        r.resetProblem();
+        assertThat(r.readLong(r.next())).isZero(); // 2^63 does not fit a signed field
+        assertThat(r.problem()).contains("overflow");
+    }
+
+    @Test
+    void boolsAreF4F5OnlyAndNullIsFalse() throws IOException {
+        WireReader r = reader("84 f5 f4 f6 01", 1 << 20);
+        r.next();
+        assertThat(r.readBool(r.next())).isTrue();
+        assertThat(r.readBool(r.next())).isFalse();
+        assertThat(r.readBool(r.next())).isFalse();
+        assertThat(r.problem()).isNull();
+        assertThat(r.readBool(r.next())).isFalse();
+        assertThat(r.problem()).contains("bool");
+    }
+
+    @Test
+    void nonStructsAndNonListsAreSkippedAsProblems() throws IOException {
+        WireReader r = reader("84 07 f6 61 61 82 40 f6", 1 << 20);
+        r.next();
+        assertThat(r.readStruct(r.next(), new String[0], (n, t) -> r.skip(t))).isFalse();
+        assertThat(r.problem()).contains("struct");
+        r.resetProblem();
+        assertThat(r.readBytesList(r.next())).isNull();
+        assertThat(r.problem()).isNull();
+        assertThat(r.readBytesList(r.next())).isNull();
+        assertThat(r.problem()).contains("array of bytes");
+        r.resetProblem();
+        List<byte[]> l = r.readBytesList(r.next());
+        assertThat(l).hasSize(2);
+        assertThat(l.get(0)).isEmpty();
+        assertThat(l.get(1)).isEmpty(); // a null element is an empty message
+        assertThat(r.readBytes(JsonToken.VALUE_NULL)).isNull();
+    }
+
+    @Test
+    void decodedStringsAreCappedExactlyAtTheLimit() throws IOException {
+        WireReader r = reader("83 43 616263 62 6465 41 66", 1 << 20);
+        r.decodedLimit(5);
+        r.next();
+        assertThat(r.readBytes(r.next())).hasSize(3);
+        assertThat(r.readString(r.next())).isEqualTo("de"); // exactly 5: allowed
+        assertThatThrownBy(() -> r.readBytes(r.next())).isInstanceOf(RequestTooLargeException.class);
+    }
+
+    @Test
+    void declaredLengthExactlyAtTheBudgetIsAllowed() throws IOException {
+        // a short length sits in the initial byte, already consumed: the content starts at position()
+        WireReader r = reader("81 43 616263", 1 << 20);
+        r.next();
+        JsonToken t = r.next();
+        r.budgetEnd(r.position() + 3);
+        assertThat(r.readBytes(t)).hasSize(3);
+        WireReader r2 = reader("81 43 616263", 1 << 20);
+        r2.next();
+        JsonToken t2 = r2.next();
+        r2.budgetEnd(r2.position() + 2);
+        assertThatThrownBy(() -> r2.readBytes(t2)).isInstanceOf(RequestTooLargeException.class);
+    }
 }

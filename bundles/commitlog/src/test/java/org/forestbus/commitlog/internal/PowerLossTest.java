@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 class PowerLossTest {
 
     private static final int TRIALS = Integer.getInteger("powerloss.trials", 10_000);
+    private int doubleCrashes;
     private static final boolean VERBOSE = Boolean.getBoolean("powerloss.verbose");
 
     private static void trace(java.util.function.Supplier<String> s) {
@@ -65,7 +66,8 @@ class PowerLossTest {
             }
         }
         System.out.println("crash points=" + crashes + " acked_records_lost=" + lost
-                + " (acked records checked=" + ackedChecked + ", recoveries that truncated a tail=" + torn + ")");
+                + " (acked records checked=" + ackedChecked + ", recoveries that truncated a tail=" + torn
+                + ", second power cut during recovery=" + doubleCrashes + ")");
         assertThat(crashes).isGreaterThanOrEqualTo(10_000);
         assertThat(lost).isZero();
         assertThat(ackedChecked).isGreaterThan(TRIALS);
@@ -160,6 +162,19 @@ class PowerLossTest {
         ex.queue.clear();
         fs.powerLoss(rnd);
         Fixtures.ManualExecutor ex2 = new Fixtures.ManualExecutor();
+        if (rnd.nextInt(4) == 0) { // a second power cut during recovery: recovery itself must be crash-safe
+            fs.freezeAfter(1 + rnd.nextInt(12));
+            try {
+                Fixtures.open(fs, Fixtures.SIM_DIR, cfg, SyncPolicy.FSYNC, ex2, clock);
+            } catch (StorageException e) {
+                if (!fs.frozen()) {
+                    throw e;
+                }
+            }
+            fs.freezeAfter(1);
+            fs.powerLoss(rnd);
+            doubleCrashes++;
+        }
         DiskLogStore rec = Fixtures.open(fs, Fixtures.SIM_DIR, cfg, SyncPolicy.FSYNC, ex2, clock);
         long checked = 0;
         boolean changed = false;
