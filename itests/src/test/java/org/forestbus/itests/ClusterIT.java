@@ -68,9 +68,9 @@ public class ClusterIT {
             if (batch == 20) {
                 killed = leaderNode();
                 long pid = Long.parseLong(Files.readString(dir.resolve("node" + killed + "/pid")).trim());
+                long t0 = System.nanoTime(); // failover = from the kill to the next acknowledged write
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
                 ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).join());
-                long t0 = System.nanoTime();
                 List<String> texts = texts(batch);
                 write(texts, acked, killed);
                 failoverMillis = (System.nanoTime() - t0) / 1_000_000;
@@ -148,14 +148,21 @@ public class ClusterIT {
         throw new AssertionError("no node acknowledged a batch within " + BOOT);
     }
 
-    private int leaderNode() throws Exception {
-        for (int i = 1; i <= 3; i++) {
-            String body = get(i, "/topics/default").body();
-            if (body.contains("\"role\":\"leader\"")) {
-                return i;
-            }
-        }
-        throw new AssertionError("no leader");
+    /** The leader every node agrees on (waits for agreement, so a deposed leader is never picked). */
+    private int leaderNode() {
+        return await("all nodes agree on a leader; logs in " + dir).atMost(BOOT).pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions().until(() -> {
+                    String agreed = null;
+                    for (int i = 1; i <= 3; i++) {
+                        Matcher m = Pattern.compile("\"leader\":\"node(\\d)\"").matcher(get(i, "/topics/default").body());
+                        if (!m.find() || (agreed != null && !agreed.equals(m.group(1)))) {
+                            return -1;
+                        }
+                        agreed = m.group(1);
+                    }
+                    int leader = Integer.parseInt(agreed);
+                    return get(leader, "/topics/default").body().contains("\"role\":\"leader\"") ? leader : -1;
+                }, l -> l > 0);
     }
 
     private void awaitLeaderSeenBy(int node) {
@@ -210,7 +217,9 @@ public class ClusterIT {
     /** An offset at which the 3 nodes' peer, CBOR, HTTP and SSH ports are all free. */
     private int freeOffset() {
         for (int attempt = 0; attempt < 50; attempt++) {
-            int off = 10000 + random.nextInt(40) * 1000 + random.nextInt(900);
+            // every port stays below Linux's ephemeral range (32768+), where outgoing connections
+            // could take it between this check and the node's bind
+            int off = 10000 + random.nextInt(14) * 1000 + random.nextInt(900);
             boolean free = true;
             for (int base : new int[] {3000, 5000, 8000, 8101}) {
                 for (int i = 0; i < 3 && free; i++) {
