@@ -576,7 +576,9 @@ final class DiskLogStore implements LogStore {
         if (end <= s.allocated) {
             return;
         }
-        long target = end + preallocChunk;
+        // grows with the segment (64 KiB, then doubling up to preallocChunk) so that many small
+        // topics do not each zero-fill megabytes they will never use
+        long target = end + Math.max(65536, Math.min(preallocChunk, s.allocated));
         for (long p = end; p < target; ) {
             ByteBuffer z = ZEROS.duplicate();
             z.limit((int) Math.min(z.capacity(), target - p));

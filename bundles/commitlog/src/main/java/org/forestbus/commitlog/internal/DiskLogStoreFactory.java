@@ -19,7 +19,6 @@ import org.forestbus.api.storage.SyncPolicy;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
-import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * per topic; a second open of the same topic fails until the first is closed.
  */
 @Component(service = LogStoreFactory.class, configurationPid = "org.forestbus.node", property = "type=disk")
-@Designate(ocd = DiskStorageConfig.class)
+// No @Designate: the node PID is declared once, by the config bundle's NodeConfig (one metatype per PID).
 public final class DiskLogStoreFactory implements LogStoreFactory {
 
     private static final Logger LOG = LoggerFactory.getLogger(DiskLogStoreFactory.class);

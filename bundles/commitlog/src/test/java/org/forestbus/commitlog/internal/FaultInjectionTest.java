@@ -77,7 +77,7 @@ class FaultInjectionTest {
         fs.spaceLeft(3000); // less than the next preallocation chunk + batch
         int acksWhileFull = 0;
         boolean refused = false;
-        for (int i = 0; i < 20 && !refused; i++) {
+        for (int i = 0; i < 500 && !refused; i++) {
             try {
                 s.append(Fixtures.batch(10, 100, 1)); // fits in preallocated space until the disk is needed
             } catch (StorageException e) {
