@@ -281,6 +281,12 @@ final class RaftTopic implements TopicService {
         answerClients(rd.commitIndex());
         core.advance(rd);
         persisting = false;
+        // advance() lets the leader count its own now-durable entries, which may commit them.
+        // Report that before the queued inputs add new entries: otherwise these clients would
+        // wait for the next fsync too.
+        if (failure == null && core.hasReady()) {
+            persist(core.ready());
+        }
         for (Runnable in; !persisting && (in = deferred.poll()) != null; ) {
             if (!closed) {
                 in.run();
