@@ -44,7 +44,7 @@ public final class TopicComponent implements TopicService {
         List<String> voters = node.peers().stream().map(NodeInfo.Peer::name).toList();
         LogStore log = logs.open(name, logConfig(config));
         try {
-            topic = new RaftTopic(name, node.nodeName(), voters, log, network, runtime, RaftConfig.DEFAULTS,
+            topic = new RaftTopic(name, node.nodeName(), voters, log, network, runtime, TopicRuntime.RAFT_CONFIG,
                     new SplittableRandom(), config.retention_check_interval_ms());
         } catch (RuntimeException e) {
             log.close();

@@ -66,7 +66,7 @@ class RaftTopicClusterTest {
         LogStore log = logs.computeIfAbsent(node, storage);
         RaftNetwork net = new RaftNetwork();
         net.bindTransport(hub.transportOf(node));
-        topics.put(node, new RaftTopic("t", node, voters, log, net, runtime, RaftConfig.DEFAULTS,
+        topics.put(node, new RaftTopic("t", node, voters, log, net, runtime, TopicRuntime.RAFT_CONFIG,
                 new SplittableRandom(seed ^ node.hashCode()), 0));
     }
 

@@ -41,7 +41,7 @@ public final class TopicBench {
         Maker single = (log, rt) -> new SingleNodeTopic("bench", "n1", log, rt.workers(), rt.timer(), 0);
         Maker raft = (log, rt) -> {
             RaftNetwork net = new RaftNetwork();
-            RaftTopic t = new RaftTopic("bench", "n1", List.of("n1"), log, net, rt, RaftConfig.DEFAULTS,
+            RaftTopic t = new RaftTopic("bench", "n1", List.of("n1"), log, net, rt, TopicRuntime.RAFT_CONFIG,
                     new SplittableRandom(1), 0);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (t.status().role() != org.forestbus.api.Role.LEADER && System.nanoTime() < deadline) {

@@ -182,7 +182,7 @@ public final class TcpPeerTransport implements PeerTransport {
 
     /** Stops the I/O thread (joined), closes every connection and the listener. */
     @Deactivate
-    void deactivate() {
+    public void deactivate() {
         running = false;
         if (io == null) {
             return;
@@ -259,7 +259,8 @@ public final class TcpPeerTransport implements PeerTransport {
 
     // ---------------------------------------------------------------- diagnostics for tests
 
-    int localPort() {
+    /** The bound listener port (tests and tools). */
+    public int localPort() {
         return server == null ? -1 : server.socket().getLocalPort();
     }
 
