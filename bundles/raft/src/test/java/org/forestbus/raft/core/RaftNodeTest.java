@@ -505,7 +505,15 @@ class RaftNodeTest {
         assertThatThrownBy(() -> RaftConfig.DEFAULTS.withElection(5, 0, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> RaftConfig.DEFAULTS.withFlowControl(0, 1, 1, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThat(RaftConfig.DEFAULTS.electionTicks()).isEqualTo(10);
-        assertThatThrownBy(() -> new RaftNode("x", List.of("a"), List.of(), CFG, new MemLog(), HardState.INITIAL,
-                new SplittableRandom(1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Membership.bootstrap(List.of(), List.of("a"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Membership.bootstrap(List.of("a"), List.of("a"))).isInstanceOf(IllegalArgumentException.class);
+        // a node outside the configuration (waiting to be added) runs but never campaigns
+        RaftNode outsider = new RaftNode("x", List.of("a"), List.of(), CFG, new MemLog(), HardState.INITIAL,
+                new SplittableRandom(1));
+        for (int i = 0; i < 100; i++) {
+            outsider.tick();
+        }
+        assertThat(outsider.state()).isEqualTo(RaftNode.State.FOLLOWER);
+        assertThat(outsider.hasReady()).isFalse();
     }
 }
