@@ -50,7 +50,9 @@ import org.forestbus.api.storage.HardState;
  *     only with the first client write of the new term. The commit index is part of the hard
  *     state, so after a full restart readers see everything that was committed before (fixes
  *     §10.15); what waits for the next write is only what was written but not yet committed
- *     when the old leader failed — whose writers were never acknowledged anyway.</li>
+ *     when the old leader failed — whose writers were never acknowledged anyway. (Sole exception:
+ *     a removed voter elected only to commit its own removal appends one empty message; see
+ *     {@link #proposeMembership}.)</li>
  * <li>Follower commit = min(leader commit, index of the last entry verified by this append);
  *     only on success; never decreases (fixes D4). A conflict at or below the commit index is a
  *     safety violation and throws.</li>
