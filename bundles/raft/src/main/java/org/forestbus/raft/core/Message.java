@@ -1,5 +1,6 @@
 package org.forestbus.raft.core;
 
+import java.util.List;
 import java.util.Objects;
 import org.forestbus.api.MessageBatch;
 
@@ -19,17 +20,28 @@ import org.forestbus.api.MessageBatch;
  * <tr><td>HEARTBEAT_RESP, TIMEOUT_NOW</td><td>-</td><td>-</td><td>-</td><td>-</td><td>-</td></tr>
  * </table>
  *
+ * <p>{@code configs} (APPEND, RESET): the {@link Membership} records whose carrier entries are
+ * among {@code entries}; for RESET also the last one before F (the base configuration).
+ *
  * <p>{@code entries} is never null (use {@link MessageBatch#empty()}); its bytes are the v0
  * messages with terms stamped, shared with the log: do not modify.
  */
 public record Message(MessageType type, String from, String to, long term, long index, long logTerm,
-                      MessageBatch entries, long commit, boolean reject, long rejectHint, boolean transfer) {
+                      MessageBatch entries, long commit, boolean reject, long rejectHint, boolean transfer,
+                      List<Membership> configs) {
 
     public Message {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(from, "from");
         Objects.requireNonNull(to, "to");
         Objects.requireNonNull(entries, "entries");
+        configs = configs == null ? List.of() : List.copyOf(configs);
+    }
+
+    /** A message without configurations. */
+    public Message(MessageType type, String from, String to, long term, long index, long logTerm,
+                   MessageBatch entries, long commit, boolean reject, long rejectHint, boolean transfer) {
+        this(type, from, to, term, index, logTerm, entries, commit, reject, rejectHint, transfer, List.of());
     }
 
     static Message of(MessageType type, String from, String to, long term) {
@@ -40,6 +52,7 @@ public record Message(MessageType type, String from, String to, long term, long 
     public String toString() {
         return type + "{" + from + "->" + to + " t" + term + " i" + index + " lt" + logTerm
                 + (entries.isEmpty() ? "" : " n" + entries.count()) + " c" + commit
-                + (reject ? " REJECT hint=" + rejectHint : "") + (transfer ? " transfer" : "") + "}";
+                + (reject ? " REJECT hint=" + rejectHint : "") + (transfer ? " transfer" : "")
+                + (configs.isEmpty() ? "" : " configs=" + configs) + "}";
     }
 }

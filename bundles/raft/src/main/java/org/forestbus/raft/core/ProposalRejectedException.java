@@ -5,7 +5,11 @@ public final class ProposalRejectedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     /** Why a proposal was refused. */
-    public enum Reason { NOT_LEADER, TRANSFERRING_LEADERSHIP, EMPTY_BATCH }
+    public enum Reason {
+        NOT_LEADER, TRANSFERRING_LEADERSHIP, EMPTY_BATCH,
+        /** A membership change is uncommitted, or no entry of the leader's term is committed yet. */
+        CONFIG_CHANGE_PENDING
+    }
 
     private final Reason reason;
     private final String leader;

@@ -3,7 +3,6 @@ package org.forestbus.raft.core;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,7 +50,9 @@ import org.forestbus.api.storage.HardState;
  *     only with the first client write of the new term. The commit index is part of the hard
  *     state, so after a full restart readers see everything that was committed before (fixes
  *     §10.15); what waits for the next write is only what was written but not yet committed
- *     when the old leader failed — whose writers were never acknowledged anyway.</li>
+ *     when the old leader failed — whose writers were never acknowledged anyway. (Sole exception:
+ *     a removed voter elected only to commit its own removal appends one empty message; see
+ *     {@link #proposeMembership}.)</li>
  * <li>Follower commit = min(leader commit, index of the last entry verified by this append);
  *     only on success; never decreases (fixes D4). A conflict at or below the commit index is a
  *     safety violation and throws.</li>
@@ -73,8 +74,8 @@ import org.forestbus.api.storage.HardState;
  * between a RESET and the sync of its entries) does not know its last term: it neither votes
  * nor campaigns until a leader gives it entries.
  *
- * <p>Membership: the voter and learner sets are fixed per instance (see the constructor).
- * Learners receive the log but never vote or count toward any quorum.
+ * <p>Membership: see {@link Membership} and {@link #proposeMembership}. Learners receive the
+ * log but never vote or count toward any quorum.
  */
 public final class RaftNode {
 
@@ -85,9 +86,12 @@ public final class RaftNode {
     private final RaftConfig cfg;
     private final RandomGenerator rnd;
     private final LogState log;
-    private final List<String> voters;   // sorted, includes self if voter
-    private final List<String> learners; // sorted
-    private final List<String> peers;    // voters + learners without self, sorted
+    /** Configurations whose carrier entries are in the log, ascending index; the last is in effect. */
+    private final List<Membership> configs = new ArrayList<>();
+    private boolean configsChanged;
+    private List<String> voters;   // of the effective config, sorted
+    private List<String> learners; // sorted
+    private List<String> peers;    // voters + learners without self, sorted
 
     // persistent state (mirrored in HardState)
     private long term;
@@ -113,37 +117,44 @@ public final class RaftNode {
     private boolean readyOutstanding;
 
     /**
-     * Restores a node from its persisted state.
-     *
-     * @param id       this node's id (a voter or a learner)
-     * @param voters   ids of the voting members (including {@code id} unless it is a learner)
-     * @param learners ids of non-voting members that receive the log
-     * @param cfg      timing and flow-control settings
-     * @param log      the persisted log (all of it is taken as durable)
-     * @param hs       the last saved hard state ({@link HardState#INITIAL} for a new node)
-     * @param rnd      source of election-timeout jitter
+     * Creates a node with a fixed bootstrap configuration and no persisted configurations
+     * (equivalent to {@code configs = [Membership.bootstrap(voters, learners)]}).
      */
     public RaftNode(String id, Collection<String> voters, Collection<String> learners, RaftConfig cfg,
                     RaftLog log, HardState hs, RandomGenerator rnd) {
+        this(id, List.of(Membership.bootstrap(List.copyOf(voters), List.copyOf(learners))), cfg, log, hs, rnd);
+    }
+
+    /**
+     * Restores a node from its persisted state.
+     *
+     * @param id      this node's id; a node outside the configuration (about to be added) never
+     *                campaigns until a configuration naming it as voter reaches its log
+     * @param configs the last saved {@link Ready#membership()} list, or the bootstrap
+     *                configuration alone for a new node; entries whose carrier is no longer in
+     *                the log (lost to a power failure or truncated) are dropped here
+     * @param cfg     timing and flow-control settings
+     * @param log     the persisted log (all of it is taken as durable)
+     * @param hs      the last saved hard state ({@link HardState#INITIAL} for a new node)
+     * @param rnd     source of election-timeout jitter
+     */
+    public RaftNode(String id, List<Membership> configs, RaftConfig cfg, RaftLog log, HardState hs,
+                    RandomGenerator rnd) {
         this.id = Objects.requireNonNull(id, "id");
         this.cfg = Objects.requireNonNull(cfg, "cfg");
         this.rnd = Objects.requireNonNull(rnd, "rnd");
         this.log = new LogState(Objects.requireNonNull(log, "log"));
-        this.voters = List.copyOf(new TreeSet<>(voters));
-        this.learners = List.copyOf(new TreeSet<>(learners));
-        if (this.voters.isEmpty()) {
-            throw new IllegalArgumentException("no voters");
+        for (Membership m : configs) {
+            boolean carried = m.index() < this.log.firstIndex()
+                    || (m.index() <= this.log.lastIndex() && this.log.term(m.index()) == m.term());
+            if (carried && (this.configs.isEmpty() || m.index() > last(this.configs).index())) {
+                this.configs.add(m);
+            }
         }
-        if (!Collections.disjoint(this.voters, this.learners)) {
-            throw new IllegalArgumentException("a node cannot be both voter and learner");
+        if (this.configs.isEmpty()) {
+            throw new IllegalArgumentException("no configuration left for the log " + log.firstIndex() + ".." + log.lastIndex());
         }
-        if (!this.voters.contains(id) && !this.learners.contains(id)) {
-            throw new IllegalArgumentException(id + " is neither voter nor learner");
-        }
-        TreeSet<String> p = new TreeSet<>(this.voters);
-        p.addAll(this.learners);
-        p.remove(id);
-        this.peers = List.copyOf(p);
+        applyConfig();
         this.term = hs.term();
         this.vote = hs.votedFor();
         long lastTerm = this.log.lastTerm();
@@ -214,6 +225,11 @@ public final class RaftNode {
 
     public List<String> learners() {
         return learners;
+    }
+
+    /** All configurations still relevant to the log, ascending; the last one is in effect. */
+    public List<Membership> membership() {
+        return List.copyOf(configs);
     }
 
     /** The pending leadership transfer target, or null. */
@@ -330,6 +346,61 @@ public final class RaftNode {
     }
 
     /**
+     * Proposes the next membership configuration (leader only): a single-server change (thesis
+     * §4.1) — add or remove one learner, promote one learner to voter, or remove one voter. The
+     * change takes effect at once on the leader and on each follower when the carrier entry (an
+     * empty message at the returned index) reaches its log; it is complete when that index is
+     * committed. A leader that removes itself keeps leading until then and then steps down.
+     *
+     * <p>Refused (ProposalRejectedException / IllegalArgumentException) when not leader, while a
+     * transfer runs, while the previous change is uncommitted, before an entry of the current
+     * term is committed (the leader-change bug of single-server changes: a new leader must not
+     * stack a change on an uncommitted one from an earlier term), when more than one member
+     * changes, when the last voter would go, or when the learner to promote has not caught up to
+     * the commit index.
+     *
+     * @return index of the carrier entry
+     */
+    public long proposeMembership(Collection<String> newVoters, Collection<String> newLearners) {
+        checkInput();
+        if (state != State.LEADER) {
+            throw new ProposalRejectedException(ProposalRejectedException.Reason.NOT_LEADER, lead);
+        }
+        if (leadTransferee != null) {
+            throw new ProposalRejectedException(ProposalRejectedException.Reason.TRANSFERRING_LEADERSHIP, lead);
+        }
+        if (last(configs).index() > commit || log.term(commit) != term) {
+            throw new ProposalRejectedException(ProposalRejectedException.Reason.CONFIG_CHANGE_PENDING, lead);
+        }
+        Membership next = new Membership(log.lastIndex() + 1, term, List.copyOf(newVoters), List.copyOf(newLearners));
+        TreeSet<String> addV = minus(next.voters(), voters);
+        TreeSet<String> remV = minus(voters, next.voters());
+        TreeSet<String> addL = minus(next.learners(), learners);
+        TreeSet<String> remL = minus(learners, next.learners());
+        boolean promotion = addV.size() == 1 && remV.isEmpty() && addL.isEmpty() && remL.equals(addV);
+        boolean voterRemoval = addV.isEmpty() && remV.size() == 1 && remL.isEmpty()
+                && (addL.isEmpty() || addL.equals(remV)); // removed, or demoted to learner
+        boolean learnerChange = addV.isEmpty() && remV.isEmpty() && addL.size() + remL.size() == 1;
+        if (!promotion && !voterRemoval && !learnerChange) {
+            throw new IllegalArgumentException("not a single-server change: " + voters + "/" + learners
+                    + " -> " + next.voters() + "/" + next.learners());
+        }
+        if (promotion && progress.get(addV.first()).match < commit) {
+            throw new IllegalArgumentException("learner " + addV.first() + " has not caught up ("
+                    + progress.get(addV.first()).match + " < commit " + commit + ")");
+        }
+        long index = log.lastIndex() + 1;
+        log.append(MessageBatch.of(new byte[0]).stampTerm(term));
+        configs.add(next);
+        configsChanged = true;
+        applyConfig();
+        for (String p : peers) {
+            sendAppend(p, false);
+        }
+        return index;
+    }
+
+    /**
      * Asks the leader to hand leadership to voter {@code to} (thesis §3.10): proposals are
      * refused meanwhile; once {@code to} matches the whole log it gets TIMEOUT_NOW and
      * campaigns at once. Abandoned after {@code electionTicks} ticks. Ignored when not leader.
@@ -403,7 +474,7 @@ public final class RaftNode {
     /** True when {@link #ready()} has something to persist, send or report. */
     public boolean hasReady() {
         return !readyOutstanding && (log.hasPending() || !msgs.isEmpty() || !hardState().equals(savedHardState)
-                || commit != reportedCommit);
+                || commit != reportedCommit || configsChanged);
     }
 
     /** Collects pending work; call {@link #advance(Ready)} once it is processed. */
@@ -414,8 +485,10 @@ public final class RaftNode {
         HardState hs = hardState();
         boolean changed = !hs.equals(savedHardState);
         boolean must = changed && (hs.term() != savedHardState.term() || !Objects.equals(hs.votedFor(), savedHardState.votedFor()));
-        Ready rd = new Ready(changed ? hs : null, must, log.pendingResetTo(), log.pendingTruncateFrom(),
+        Ready rd = new Ready(changed ? hs : null, must, configsChanged ? List.copyOf(configs) : null,
+                log.pendingResetTo(), log.pendingTruncateFrom(),
                 log.pendingOffset(), log.pendingEntries(), msgs, reportedCommit, commit);
+        configsChanged = false;
         msgs.clear();
         readyOutstanding = true;
         return rd;
@@ -438,9 +511,89 @@ public final class RaftNode {
         reportedCommit = rd.commitIndex();
         if (state == State.LEADER) {
             progress.get(id).maybeUpdate(durableIndex);
-            if (maybeCommit()) {
-                bcastAppend();
+            maybeCommitAndStepDown();
+        }
+    }
+
+    // ------------------------------------------------------------------ membership
+
+    private static TreeSet<String> minus(List<String> a, List<String> b) {
+        TreeSet<String> r = new TreeSet<>(a);
+        b.forEach(r::remove);
+        return r;
+    }
+
+    private static Membership last(List<Membership> l) {
+        return l.get(l.size() - 1);
+    }
+
+    /** Recomputes the member lists from the effective configuration; the leader adds/drops progress. */
+    private void applyConfig() {
+        Membership m = last(configs);
+        voters = m.voters();
+        learners = m.learners();
+        TreeSet<String> p = new TreeSet<>(voters);
+        p.addAll(learners);
+        p.remove(id);
+        peers = List.copyOf(p);
+        if (state == State.LEADER) {
+            long next = log.lastIndex() + 1;
+            progress.keySet().removeIf(k -> !k.equals(id) && !m.contains(k));
+            for (String k : peers) {
+                progress.computeIfAbsent(k, x -> new Progress(next));
             }
+            if (leadTransferee != null && !voters.contains(leadTransferee)) {
+                leadTransferee = null;
+            }
+        }
+    }
+
+    /** Drops configurations whose carrier entries at {@code >= index} leave the log. */
+    private void dropConfigsFrom(long index) {
+        boolean removed = false;
+        while (configs.size() > 1 && last(configs).index() >= index) {
+            configs.remove(configs.size() - 1);
+            removed = true;
+        }
+        if (removed) {
+            configsChanged = true;
+            applyConfig();
+        }
+    }
+
+    /** Adds the configurations carried by entries in {@code [lo, hi]} that we do not have yet. */
+    private void addConfigs(List<Membership> carried, long lo, long hi) {
+        boolean added = false;
+        for (Membership m : carried) {
+            if (m.index() >= lo && m.index() <= hi && m.index() > last(configs).index()) {
+                configs.add(m);
+                added = true;
+            }
+        }
+        if (added) {
+            configsChanged = true;
+            applyConfig();
+        }
+    }
+
+    /** Configurations to ship with entries {@code [lo, hi]}. */
+    private List<Membership> configsIn(long lo, long hi) {
+        List<Membership> out = null;
+        for (Membership m : configs) {
+            if (m.index() >= lo && m.index() <= hi) {
+                if (out == null) {
+                    out = new ArrayList<>(2);
+                }
+                out.add(m);
+            }
+        }
+        return out == null ? List.of() : out;
+    }
+
+    /** A leader whose own removal is committed steps down (it is no longer a voter). */
+    private void maybeStepDownAfterRemoval() {
+        if (state == State.LEADER && !voters.contains(id) && last(configs).index() <= commit) {
+            becomeFollower(term, null);
         }
     }
 
@@ -483,20 +636,31 @@ public final class RaftNode {
         for (String p : learners) {
             progress.put(p, new Progress(last + 1));
         }
-        Progress self = progress.get(id);
-        if (self != null) {
-            self.match = durableIndex;
-            self.next = last + 1;
-            self.becomeReplicate();
-            self.next = last + 1;
+        Progress self = new Progress(last + 1); // also when we are being removed (not a member)
+        self.match = durableIndex;
+        progress.put(id, self);
+        if (!voters.contains(id)) {
+            // we were elected only to finish our own removal (see promotable()): that needs an
+            // entry of this term to commit, so this one case appends an empty message (readers
+            // see an empty payload at its index); we step down once it commits
+            log.append(MessageBatch.of(new byte[0]).stampTerm(term));
         }
-        // no no-op entry (see class comment); probe every peer so match indexes are learnt
+        // otherwise no no-op entry (see class comment); probe every peer so match indexes are learnt
         bcastAppend();
     }
 
     private boolean promotable() {
-        // a voter that knows its last term (see class comment on empty logs above index 1)
-        return voters.contains(id) && log.lastTerm() != LogState.UNKNOWN;
+        // a voter that knows its last term (see class comment on empty logs above index 1), or a
+        // voter whose removal is still uncommitted: it may be needed to commit that removal
+        // (thesis §4.2.2, Figure 4.6); its own vote then does not count (tally counts voters only)
+        if (log.lastTerm() == LogState.UNKNOWN) {
+            return false;
+        }
+        if (voters.contains(id)) {
+            return true;
+        }
+        int n = configs.size();
+        return n >= 2 && configs.get(n - 1).index() > commit && configs.get(n - 2).voters().contains(id);
     }
 
     private void campaign(boolean pre, boolean transfer) {
@@ -660,7 +824,7 @@ public final class RaftNode {
                     0, true, hint, false));
             return;
         }
-        long lastNew = appendVerified(prev, m.entries());
+        long lastNew = appendVerified(prev, m.entries(), m.configs());
         commitTo(Math.min(m.commit(), lastNew));
         send(appendResp(m.from(), lastNew));
     }
@@ -670,7 +834,7 @@ public final class RaftNode {
      * skips those already present with the same term, truncates at the first conflict, appends
      * the rest. Returns the last index now known to match the leader.
      */
-    private long appendVerified(long prev, MessageBatch entries) {
+    private long appendVerified(long prev, MessageBatch entries, List<Membership> carried) {
         int n = entries.count();
         long last = log.lastIndex();
         int k = 0;
@@ -682,6 +846,7 @@ public final class RaftNode {
                             + idx + " (commit " + commit + ")");
                 }
                 log.truncateFrom(idx);
+                dropConfigsFrom(idx);
                 break;
             }
             k++;
@@ -689,6 +854,7 @@ public final class RaftNode {
         if (k < n) {
             log.append(entries.slice(k, n));
         }
+        addConfigs(carried, prev + 1, prev + n);
         return prev + n;
     }
 
@@ -701,12 +867,12 @@ public final class RaftNode {
         if (f - 1 <= commit) {
             // our committed prefix reaches F-1: an ordinary append with prevIndex F-1 suffices
             handleAppend(new Message(MessageType.APPEND, m.from(), m.to(), m.term(), f - 1, 0, entries,
-                    m.commit(), false, 0, false));
+                    m.commit(), false, 0, false, m.configs()));
             return;
         }
         if (log.term(f) == entries.term(0)) {
             // same entry at F => (log matching) our prefix through F equals the leader's
-            long lastNew = appendVerified(f, entries.slice(1, entries.count()));
+            long lastNew = appendVerified(f, entries.slice(1, entries.count()), m.configs());
             commitTo(Math.min(m.commit(), lastNew));
             send(appendResp(m.from(), lastNew));
             return;
@@ -716,6 +882,16 @@ public final class RaftNode {
         log.resetTo(f);
         log.append(entries);
         long lastNew = f + entries.count() - 1;
+        // configurations: the leader's base (last one before F) plus those carried by the entries
+        configs.removeIf(c -> c.index() >= f);
+        for (Membership c : m.configs()) {
+            if (c.index() < f && c.index() > last(configs).index()) {
+                configs.add(c);
+            }
+        }
+        configsChanged = true;
+        addConfigs(m.configs(), f, lastNew);
+        applyConfig();
         commitTo(Math.max(f - 1, Math.min(m.commit(), lastNew)));
         send(appendResp(m.from(), lastNew));
     }
@@ -781,8 +957,10 @@ public final class RaftNode {
                 if (pr.state == Progress.State.PROBE) {
                     pr.becomeReplicate(); // the follower matches through pr.match: pipeline from there
                 }
-                if (updated && maybeCommit()) {
-                    bcastAppend();
+                if (updated && maybeCommitAndStepDown()) {
+                    if (state != State.LEADER) {
+                        return;
+                    }
                 } else if (wasPaused) {
                     sendAppend(m.from(), false);
                 }
@@ -825,6 +1003,15 @@ public final class RaftNode {
         return false;
     }
 
+    private boolean maybeCommitAndStepDown() {
+        boolean c = maybeCommit();
+        if (c) {
+            bcastAppend(); // followers learn the new commit index
+            maybeStepDownAfterRemoval();
+        }
+        return c;
+    }
+
     private void bcastAppend() {
         for (String p : peers) {
             sendAppend(p, true);
@@ -850,7 +1037,15 @@ public final class RaftNode {
             if (ents.isEmpty()) {
                 return false;
             }
-            send(new Message(MessageType.RESET, id, to, term, f, 0, ents, commit, false, 0, false));
+            List<Membership> cs = new ArrayList<>(2);
+            for (Membership c : configs) {
+                if (c.index() < f) {
+                    cs.clear();
+                    cs.add(c); // the base: the last configuration before F
+                }
+            }
+            cs.addAll(configsIn(f, f + ents.count() - 1));
+            send(new Message(MessageType.RESET, id, to, term, f, 0, ents, commit, false, 0, false, cs));
             pr.state = Progress.State.PROBE;
             pr.probeSent = true;
             return true;
@@ -861,7 +1056,8 @@ public final class RaftNode {
         if (ents.isEmpty() && !sendIfEmpty) {
             return false;
         }
-        send(new Message(MessageType.APPEND, id, to, term, prev, prevTerm, ents, commit, false, 0, false));
+        send(new Message(MessageType.APPEND, id, to, term, prev, prevTerm, ents, commit, false, 0, false,
+                ents.isEmpty() ? List.of() : configsIn(prev + 1, prev + ents.count())));
         pr.sent(prev + ents.count(), ents.count(), ents.sizeBytes());
         return true;
     }

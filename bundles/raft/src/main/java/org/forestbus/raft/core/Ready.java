@@ -11,6 +11,7 @@ import org.forestbus.api.storage.HardState;
  * <ol>
  * <li>{@link #resetTo()} (if not 0): discard the whole log and restart it empty at that index;
  *     otherwise {@link #truncateFrom()} (if not 0): remove that index and every later one;</li>
+ * <li>save {@link #membership()} if not null (durably);</li>
  * <li>append {@link #entries()} in order; the first one gets index {@link #firstEntryIndex()};</li>
  * <li>make the log durable (fsync) if anything was appended;</li>
  * <li>save {@link #hardState()} if not null (durably when {@link #mustSaveHardState()});</li>
@@ -28,6 +29,7 @@ import org.forestbus.api.storage.HardState;
 public final class Ready {
     private final HardState hardState;
     private final boolean mustSaveHardState;
+    private final List<Membership> membership;
     private final long resetTo;
     private final long truncateFrom;
     private final long firstEntryIndex;
@@ -36,10 +38,11 @@ public final class Ready {
     private final long previousCommitIndex;
     private final long commitIndex;
 
-    Ready(HardState hardState, boolean mustSaveHardState, long resetTo, long truncateFrom, long firstEntryIndex,
+    Ready(HardState hardState, boolean mustSaveHardState, List<Membership> membership, long resetTo, long truncateFrom, long firstEntryIndex,
           List<MessageBatch> entries, List<Message> messages, long previousCommitIndex, long commitIndex) {
         this.hardState = hardState;
         this.mustSaveHardState = mustSaveHardState;
+        this.membership = membership;
         this.resetTo = resetTo;
         this.truncateFrom = truncateFrom;
         this.firstEntryIndex = firstEntryIndex;
@@ -62,6 +65,15 @@ public final class Ready {
      */
     public boolean mustSaveHardState() {
         return mustSaveHardState;
+    }
+
+    /**
+     * The node's configuration list when it changed, else null. Save it durably after step 1
+     * (reset/truncate) and before step 2 (append): the node drops, on restart, configurations
+     * whose carrier entries did not survive, but cannot recover one it was never given.
+     */
+    public List<Membership> membership() {
+        return membership;
     }
 
     /** If not 0: discard the log and restart it empty with this first index (LogStore.resetTo). */
@@ -110,7 +122,7 @@ public final class Ready {
 
     @Override
     public String toString() {
-        return "Ready{hs=" + hardState + (resetTo != 0 ? " reset=" + resetTo : "")
+        return "Ready{hs=" + hardState + (membership != null ? " membership=" + membership : "") + (resetTo != 0 ? " reset=" + resetTo : "")
                 + (truncateFrom != 0 ? " trunc=" + truncateFrom : "")
                 + (entries.isEmpty() ? "" : " entries=" + firstEntryIndex + ".." + lastEntryIndex())
                 + " msgs=" + messages.size() + " commit=" + commitIndex + "}";

@@ -505,7 +505,117 @@ class RaftNodeTest {
         assertThatThrownBy(() -> RaftConfig.DEFAULTS.withElection(5, 0, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> RaftConfig.DEFAULTS.withFlowControl(0, 1, 1, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThat(RaftConfig.DEFAULTS.electionTicks()).isEqualTo(10);
-        assertThatThrownBy(() -> new RaftNode("x", List.of("a"), List.of(), CFG, new MemLog(), HardState.INITIAL,
-                new SplittableRandom(1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Membership.bootstrap(List.of(), List.of("a"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Membership.bootstrap(List.of("a"), List.of("a"))).isInstanceOf(IllegalArgumentException.class);
+        // a node outside the configuration (waiting to be added) runs but never campaigns
+        RaftNode outsider = new RaftNode("x", List.of("a"), List.of(), CFG, new MemLog(), HardState.INITIAL,
+                new SplittableRandom(1));
+        for (int i = 0; i < 100; i++) {
+            outsider.tick();
+        }
+        assertThat(outsider.state()).isEqualTo(RaftNode.State.FOLLOWER);
+        assertThat(outsider.hasReady()).isFalse();
+    }
+
+    @Test
+    void everyInputIsRefusedWhileAReadyIsOutstanding() {
+        leaderOf(3);
+        node.propose(MessageBatch.of(new byte[] {1}));
+        Ready rd = node.ready();
+        assertThatThrownBy(() -> node.step(appendResp("b", "a", 1, 1))).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> node.propose(MessageBatch.of(new byte[] {2}))).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(node::campaign).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> node.transferLeadership("b")).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> node.proposeMembership(List.of("a", "b"), List.of())).isInstanceOf(IllegalStateException.class);
+        log.apply(rd);
+        node.advance(rd);
+    }
+
+    @Test
+    void truncationInsideNotYetPersistedEntries() {
+        create("a", List.of("a", "b", "c"), CFG, new MemLog(), HardState.INITIAL);
+        node.step(append("b", 1, 0, 0, batch(1, 1, 1), 0));
+        // before the Ready is taken, a leader of term 2 overwrites from index 2
+        node.step(new Message(MessageType.APPEND, "c", "a", 2, 1, 1, batch(2), 0, false, 0, false));
+        Ready rd = node.ready();
+        assertThat(rd.truncateFrom()).isZero();
+        assertThat(rd.firstEntryIndex()).isEqualTo(1);
+        assertThat(rd.lastEntryIndex()).isEqualTo(2);
+        log.apply(rd);
+        node.advance(rd);
+        assertThat(List.of(log.term(1), log.term(2))).containsExactly(1L, 2L);
+        assertThat(node.termAt(2)).isEqualTo(2);
+        assertThat(node.termAt(3)).isEqualTo(-1);
+    }
+
+    @Test
+    void leaseIgnoresPreVoteUnlessTransferAndAnswersStalePreVote() {
+        create("a", List.of("a", "b", "c"), CFG.withPreVote(true, true), new MemLog(), HardState.INITIAL);
+        node.step(append("b", 1, 0, 0, MessageBatch.empty(), 0));
+        drain();
+        node.step(new Message(MessageType.PRE_VOTE, "c", "a", 2, 0, 0, MessageBatch.empty(), 0, false, 0, false));
+        assertThat(drain()).as("in lease: ignored").isEmpty();
+        node.step(new Message(MessageType.VOTE, "c", "a", 2, 0, 0, MessageBatch.empty(), 0, false, 0, true));
+        assertThat(drain()).as("transfer bypasses the lease").singleElement()
+                .satisfies(m -> assertThat(m.reject()).isFalse());
+        assertThat(node.term()).isEqualTo(2);
+        node.step(new Message(MessageType.PRE_VOTE, "b", "a", 1, 0, 0, MessageBatch.empty(), 0, false, 0, false));
+        assertThat(drain()).singleElement().satisfies(m -> {
+            assertThat(m.type()).isEqualTo(MessageType.PRE_VOTE_RESP);
+            assertThat(m.reject()).isTrue();
+            assertThat(m.term()).isEqualTo(2);
+        });
+        for (int i = 0; i < 10; i++) {
+            node.tick(); // lease runs out (no leader heard in term 2)
+        }
+        node.step(new Message(MessageType.PRE_VOTE, "b", "a", 3, 0, 0, MessageBatch.empty(), 0, false, 0, false));
+        assertThat(drain()).singleElement().satisfies(m -> assertThat(m.reject()).isFalse());
+        assertThat(node.term()).as("PreVote does not raise the term").isEqualTo(2);
+    }
+
+    @Test
+    void candidateHearingLeaderOfItsTermFollowsAndAppends() {
+        create("a", List.of("a", "b", "c"), CFG, new MemLog(), HardState.INITIAL);
+        node.campaign();
+        drain();
+        node.step(new Message(MessageType.APPEND, "b", "a", 1, 0, 0, batch(1), 1, false, 0, false));
+        assertThat(node.state()).isEqualTo(RaftNode.State.FOLLOWER);
+        assertThat(node.leader()).isEqualTo("b");
+        drain();
+        assertThat(log.lastIndex()).isEqualTo(1);
+        assertThat(node.commitIndex()).isEqualTo(1);
+    }
+
+    @Test
+    void heartbeatCarriesCommitUpToMatch() {
+        create("a", List.of("a", "b", "c"), CFG, new MemLog(), HardState.INITIAL);
+        node.step(append("b", 1, 0, 0, batch(1, 1), 0));
+        drain();
+        node.step(new Message(MessageType.HEARTBEAT, "b", "a", 1, 0, 0, MessageBatch.empty(), 2, false, 0, false));
+        assertThat(drain()).singleElement().satisfies(m -> assertThat(m.type()).isEqualTo(MessageType.HEARTBEAT_RESP));
+        assertThat(node.commitIndex()).isEqualTo(2);
+    }
+
+    @Test
+    void transferToCaughtUpVoterSendsTimeoutNowAtOnce() {
+        leaderOf(3);
+        node.step(appendResp("b", "a", 1, 0));
+        drain();
+        node.transferLeadership("b");
+        assertThat(drain()).anySatisfy(m -> {
+            assertThat(m.type()).isEqualTo(MessageType.TIMEOUT_NOW);
+            assertThat(m.to()).isEqualTo("b");
+        });
+        assertThatThrownBy(() -> node.transferLeadership("z")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void timeoutNowMakesAFollowerCampaignWithTransferFlag() {
+        create("a", List.of("a", "b", "c"), CFG.withPreVote(true, true), new MemLog(), HardState.INITIAL);
+        node.step(append("b", 1, 0, 0, MessageBatch.empty(), 0));
+        drain();
+        node.step(msg(MessageType.TIMEOUT_NOW, "b", "a", 1));
+        assertThat(node.state()).isEqualTo(RaftNode.State.CANDIDATE);
+        assertThat(drain()).filteredOn(m -> m.type() == MessageType.VOTE).allMatch(Message::transfer).hasSize(2);
     }
 }

@@ -24,16 +24,19 @@ final class ManualNet {
     long delivered;
 
     ManualNet(int voters, int learners, RaftConfig cfg) {
+        this(voters, learners, 0, cfg);
+    }
+
+    /** {@code spares} extra nodes start outside the configuration. */
+    ManualNet(int voters, int learners, int spares, RaftConfig cfg) {
         List<String> v = new ArrayList<>();
         List<String> l = new ArrayList<>();
         for (int i = 1; i <= voters + learners; i++) {
             (i <= voters ? v : l).add("n" + i);
         }
         long seed = 42;
-        for (String id : v) {
-            nodes.put(id, new SimNode(id, v, l, cfg, seed++, checker));
-        }
-        for (String id : l) {
+        for (int i = 1; i <= voters + learners + spares; i++) {
+            String id = "n" + i;
             nodes.put(id, new SimNode(id, v, l, cfg, seed++, checker));
         }
     }

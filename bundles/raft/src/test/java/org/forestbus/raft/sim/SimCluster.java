@@ -62,6 +62,7 @@ final class SimCluster {
     /** Pending client writes by node. */
     private final List<Write> writes = new ArrayList<>();
     long acks;
+    long membershipChanges;
     long lastAckTime = -1;
 
     /** A proposed batch waiting for its commit. */
@@ -89,15 +90,24 @@ final class SimCluster {
     }
 
     SimCluster(long seed, int voters, int learners, RaftConfig cfg) {
+        this(seed, voters, learners, 0, cfg);
+    }
+
+    /** {@code spares} extra nodes run outside the configuration until a membership change adds them. */
+    SimCluster(long seed, int voters, int learners, int spares, RaftConfig cfg) {
         this.rnd = new SplittableRandom(seed);
         this.net = new SimNetwork(rnd.split());
         this.cfg = cfg;
         List<String> v = new ArrayList<>();
         List<String> l = new ArrayList<>();
-        for (int i = 1; i <= voters + learners; i++) {
+        for (int i = 1; i <= voters + learners + spares; i++) {
             String id = "n" + i;
             ids.add(id);
-            (i <= voters ? v : l).add(id);
+            if (i <= voters) {
+                v.add(id);
+            } else if (i <= voters + learners) {
+                l.add(id);
+            }
         }
         for (String id : ids) {
             nodes.put(id, new SimNode(id, v, l, cfg, rnd.nextLong(), checker));
@@ -228,20 +238,18 @@ final class SimCluster {
         List<Message> out = n.completeReady();
         send(out);
         checkWrites(n);
-        // replay inputs that arrived while persisting
+        // replay every input that arrived while persisting, then take one Ready for all of them
+        // (a driver batches like this; one Ready per input could never catch up with a slow disk)
         ArrayDeque<Event> q = deferred.get(n.id);
-        while (!q.isEmpty() && n.outstanding == null && n.alive) {
+        while (!q.isEmpty() && n.alive) {
             Event e = q.poll();
             if (e.kind == TICK) {
                 n.core.tick();
             } else {
                 n.core.step(e.msg);
             }
-            drain(n);
         }
-        if (n.outstanding == null) {
-            drain(n);
-        }
+        drain(n);
     }
 
     private void send(List<Message> out) {

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.random.RandomGenerator;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.storage.HardState;
+import org.forestbus.raft.core.Membership;
 import org.forestbus.raft.core.RaftLog;
 
 /**
@@ -22,6 +23,7 @@ final class SimLog implements RaftLog {
     private final List<Entry> entries = new ArrayList<>();
     private int synced; // entries.subList(0, synced) are durable
     private HardState hardState = HardState.INITIAL;
+    private List<Membership> membership;
 
     @Override
     public long firstIndex() {
@@ -119,6 +121,15 @@ final class SimLog implements RaftLog {
         entries.subList(0, n).clear();
         synced = Math.max(0, synced - n);
         first = newFirst;
+    }
+
+    /** Saved configurations (durable on return), or null before the first save. */
+    List<Membership> membership() {
+        return membership;
+    }
+
+    void saveMembership(List<Membership> m) {
+        membership = m;
     }
 
     HardState hardState() {

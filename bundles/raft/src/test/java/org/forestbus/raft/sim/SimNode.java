@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.forestbus.api.MessageBatch;
+import org.forestbus.raft.core.Membership;
 import org.forestbus.raft.core.Message;
 import org.forestbus.raft.core.RaftConfig;
 import org.forestbus.raft.core.RaftNode;
@@ -38,8 +39,14 @@ final class SimNode {
         this.cfg = cfg;
         this.rnd = new SplittableRandom(seed);
         this.checker = checker;
-        this.core = new RaftNode(id, voters, learners, cfg, log, log.hardState(), rnd.split());
+        this.core = newCore();
         this.exposedCommit = core.commitIndex();
+    }
+
+    private RaftNode newCore() {
+        List<Membership> saved = log.membership();
+        return new RaftNode(id, saved != null ? saved : List.of(Membership.bootstrap(voters, learners)), cfg, log,
+                log.hardState(), rnd.split());
     }
 
     /** Takes the next Ready and applies its log changes (appends unsynced). Returns false when there is none. */
@@ -58,6 +65,9 @@ final class SimNode {
         }
         if (!rd.entries().isEmpty() && log.lastIndex() + 1 != rd.firstEntryIndex()) {
             checker.violation("node " + id + " Ready entries start at " + rd.firstEntryIndex() + " but log ends at " + log.lastIndex());
+        }
+        if (rd.membership() != null) {
+            log.saveMembership(rd.membership()); // after reset/truncate, before the append (Ready order)
         }
         long idx = rd.firstEntryIndex();
         for (MessageBatch b : rd.entries()) {
@@ -103,7 +113,7 @@ final class SimNode {
         alive = true;
         incarnation++;
         outstanding = null;
-        core = new RaftNode(id, voters, learners, cfg, log, log.hardState(), rnd.split());
+        core = newCore();
         exposedCommit = core.commitIndex();
         lastCoreCommit = core.commitIndex();
         lastCoreTerm = core.term();

@@ -3,6 +3,7 @@ package org.forestbus.raft.sim;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.forestbus.raft.core.ProposalRejectedException;
 import org.forestbus.raft.core.RaftConfig;
 
 /**
@@ -14,7 +15,7 @@ import org.forestbus.raft.core.RaftConfig;
 final class SimRunner {
 
     record Result(long seed, String shape, long events, long acks, long reads, List<String> violations, int violationCount,
-                  boolean livenessFailure, long traceHash, long elections, long truncations, long resets) {
+                  boolean livenessFailure, long traceHash, long elections, long truncations, long resets, long membershipChanges) {
     }
 
     static Result run(long seed) {
@@ -34,7 +35,8 @@ final class SimRunner {
                 .withFlowControl(appendMsgs[r.nextInt(4)], appendBytes[r.nextInt(3)], inflight[r.nextInt(4)],
                         r.nextBoolean() ? 1 << 20 : 200)
                 .withPreVote(r.nextInt(6) != 0, r.nextInt(6) != 0);
-        SimCluster c = new SimCluster(seed, voters, learners, cfg);
+        int spares = r.nextInt(3) == 0 ? 1 : 0;
+        SimCluster c = new SimCluster(seed, voters, learners, spares, cfg);
         int[] syncs = {0, 0, 3, 15, 60};
         c.maxSyncMs = syncs[r.nextInt(syncs.length)];
         if (plantNoFsync) {
@@ -45,7 +47,7 @@ final class SimRunner {
         c.net.duplicateRate = r.nextInt(3) == 0 ? 0.1 : 0;
         c.net.maxDelayMs = r.nextBoolean() ? 5 : 27;
         c.net.longDelayRate = r.nextInt(4) == 0 ? 0.1 : 0;
-        String shape = voters + "v" + learners + "l";
+        String shape = voters + "v" + learners + "l" + spares + "s";
 
         long faultEnd = 3000 + r.nextInt(5000);
         int clients = 1 + r.nextInt(3);
@@ -91,15 +93,66 @@ final class SimRunner {
         boolean live = c.runUntil(() -> c.lastAckTime > healedAt, bound);
         c.runFor(200);
         c.checker.finalCheck(c.nodes.values());
+        if (!live && Boolean.getBoolean("sim.debug")) {
+            for (SimNode n : c.nodes.values()) {
+                System.out.println("  " + n.core + " alive=" + n.alive + " voters=" + n.core.voters() + " learners="
+                        + n.core.learners() + " membership=" + n.core.membership() + " outstanding=" + (n.outstanding != null));
+                for (String p : c.ids) {
+                    System.out.println("     progress " + p + " " + n.core.progressOf(p));
+                }
+            }
+        }
         return new Result(seed, shape, c.events, c.acks, c.checker.reads, c.checker.violations(), c.checker.violationCount(), !live, c.traceHash(),
-                c.checker.elections, c.checker.truncations, c.checker.resets);
+                c.checker.elections, c.checker.truncations, c.checker.resets, c.membershipChanges);
+    }
+
+    /** A random single-server change proposed on the leader (refusals are expected and ignored). */
+    private static void changeMembership(SimCluster c, SplittableRandom r, SimNode lead) {
+        List<String> v = new ArrayList<>(lead.core.voters());
+        List<String> l = new ArrayList<>(lead.core.learners());
+        List<String> outside = new ArrayList<>();
+        for (String id : c.ids) {
+            if (!v.contains(id) && !l.contains(id)) {
+                outside.add(id);
+            }
+        }
+        switch (r.nextInt(4)) {
+            case 0 -> {
+                if (!outside.isEmpty()) {
+                    l.add(outside.get(r.nextInt(outside.size())));
+                }
+            }
+            case 1 -> {
+                if (!l.isEmpty()) {
+                    String x = l.remove(r.nextInt(l.size()));
+                    v.add(x);
+                }
+            }
+            case 2 -> {
+                if (v.size() > 1) {
+                    v.remove(r.nextInt(v.size()));
+                }
+            }
+            default -> {
+                if (!l.isEmpty()) {
+                    l.remove(r.nextInt(l.size()));
+                }
+            }
+        }
+        try {
+            lead.core.proposeMembership(v, l);
+            c.membershipChanges++;
+        } catch (ProposalRejectedException | IllegalArgumentException e) {
+            // uncommitted previous change, lagging learner, no change: fine
+        }
+        c.drain(lead);
     }
 
     private static void fault(SimCluster c, SplittableRandom r, List<String> dead) {
         List<String> ids = c.ids;
         String x = ids.get(r.nextInt(ids.size()));
         SimNode lead = c.leader();
-        switch (r.nextInt(16)) {
+        switch (r.nextInt(18)) {
             case 0, 1 -> c.net.heal();
             case 2 -> c.net.isolate(lead != null && r.nextBoolean() ? lead.id : x, ids);
             case 3 -> {
@@ -149,12 +202,18 @@ final class SimRunner {
             }
             case 11 -> {
                 if (lead != null && lead.outstanding == null) {
-                    lead.core.transferLeadership(c.node(x).voters.get(r.nextInt(c.node(x).voters.size())));
+                    List<String> v = lead.core.voters();
+                    lead.core.transferLeadership(v.get(r.nextInt(v.size())));
                     c.drain(lead);
                 }
             }
             case 12 -> c.net.dropRate = r.nextInt(3) == 0 ? 0.3 : 0.05;
             case 13 -> c.net.longDelayRate = r.nextBoolean() ? 0.2 : 0;
+            case 16, 17 -> {
+                if (lead != null && lead.outstanding == null) {
+                    changeMembership(c, r, lead);
+                }
+            }
             case 14, 15 -> {
                 // power loss of a follower in the middle of an fsync, quick restart; sometimes the
                 // leader is cut off at the same moment so the others must elect without it

@@ -25,6 +25,7 @@ class SimulationTest {
         long elections = 0;
         long truncations = 0;
         long resets = 0;
+        long configChanges = 0;
         int violations = 0;
         int liveness = 0;
         List<String> failures = new ArrayList<>();
@@ -38,6 +39,7 @@ class SimulationTest {
             elections += res.elections();
             truncations += res.truncations();
             resets += res.resets();
+            configChanges += res.membershipChanges();
             violations += res.violationCount();
             if (res.livenessFailure()) {
                 liveness++;
@@ -57,7 +59,7 @@ class SimulationTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         System.out.println("sim seeds=" + ran + " events=" + events + " violations=" + violations
                 + " liveness_failures=" + liveness + " acked_writes=" + acks + " leader_changes=" + elections + " truncations=" + truncations
-                + " resets=" + resets + " wall=" + ms + "ms");
+                + " resets=" + resets + " membership_changes=" + configChanges + " wall=" + ms + "ms");
         assertThat(failures).as("failing seeds (replay with -Dsim.seed=N)").isEmpty();
     }
 
