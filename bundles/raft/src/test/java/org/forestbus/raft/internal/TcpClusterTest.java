@@ -55,6 +55,7 @@ class TcpClusterTest {
     /** (dialer, acceptor) → proxy; the node whose name sorts first dials. */
     final Map<String, FaultProxy> links = new LinkedHashMap<>();
     final Map<String, Map<String, RaftTopic>> topics = new HashMap<>();
+    final Map<String, NodeInfo> nodeInfos = new HashMap<>();
 
     @AfterEach
     void stop() {
@@ -78,7 +79,8 @@ class TcpClusterTest {
                 }
             }
             NodeInfo node = nodeInfo(self, addresses);
-            TcpPeerTransport t = new TcpPeerTransport(node, transportConfig());
+            TcpPeerTransport t = new TcpPeerTransport(node, transportConfig(0));
+            nodeInfos.put(self, node);
             ports.put(self, t.localPort());
             transports.put(self, t);
             RaftNetwork net = new RaftNetwork();
@@ -184,6 +186,40 @@ class TcpClusterTest {
                 + " durable_only_ack_truncated=" + localAcked + " seed=" + seed);
     }
 
+    @Test
+    void restartingEveryTransportKeepsTopicsAndAcknowledgedData() throws Exception {
+        startNodes();
+        NAMES.forEach(n -> openTopic(n, "t"));
+        String leader = awaitLeader("t", null);
+        Map<Long, String> acked = new LinkedHashMap<>();
+        for (int b = 0; b < 5; b++) {
+            ack(acked, topics.get(leader).get("t").send(batch("before" + b, 10), true), "before" + b);
+        }
+        // what bundle:restart of the transport does: the old service goes, a new one on the same port comes
+        for (String n : NAMES) {
+            TcpPeerTransport old = transports.get(n);
+            int port = old.localPort();
+            networks.get(n).unbindTransport(old);
+            old.deactivate();
+            TcpPeerTransport fresh = new TcpPeerTransport(nodeInfos.get(n), transportConfig(port));
+            transports.put(n, fresh);
+            networks.get(n).bindTransport(fresh);
+        }
+        for (int b = 0; b < 5; b++) {
+            String now = awaitLeader("t", null);
+            ack(acked, topics.get(now).get("t").send(batch("after" + b, 10), true), "after" + b);
+        }
+        long last = acked.keySet().stream().mapToLong(Long::longValue).max().orElseThrow();
+        for (String n : NAMES) {
+            RaftTopic t = topics.get(n).get("t");
+            await(n + " catches up after transport restart (seed " + seed + ")").atMost(WAIT)
+                    .until(() -> t.status().commitIndex() >= last);
+            Map<Long, String> seen = read(t, last);
+            acked.forEach((id, text) -> assertThat(seen.get(id)).as(n + " index " + id).isEqualTo(text));
+        }
+        System.out.println("reliability: transport restart nodes=3 acked=" + acked.size() + " lost=0 seed=" + seed);
+    }
+
     private static void ack(Map<Long, String> acked, CompletableFuture<long[]> f, String prefix) throws Exception {
         long[] ids = f.get(30, TimeUnit.SECONDS);
         for (int i = 0; i < ids.length; i++) {
@@ -247,11 +283,11 @@ class TcpClusterTest {
         };
     }
 
-    static TransportConfig transportConfig() {
+    static TransportConfig transportConfig(int port) {
         return new TransportConfig() {
             public Class<? extends Annotation> annotationType() { return TransportConfig.class; }
             public String host() { return "127.0.0.1"; }
-            public int port() { return 0; }
+            public int port() { return port; }
             public String _secret() { return "s3cret-for-tests"; }
             public int max_frame_bytes() { return 64 << 20; }
             public long queue_bytes_per_peer() { return 64L << 20; }
