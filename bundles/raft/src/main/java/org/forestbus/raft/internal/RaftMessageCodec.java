@@ -12,7 +12,8 @@ import org.forestbus.raft.core.MessageType;
  * Binary form of a Raft {@link Message} inside a transport frame (little-endian):
  * {@code version:u8=1, type:u8, flags:u8 (1=reject, 2=transfer), term, index, logTerm, commit,
  * rejectHint (i64 each), from, to (u16 length + UTF-8 each), entries (the rest: v0 messages, the
- * same bytes as on disk)}.
+ * same bytes as on disk)}. Membership records ({@link Message#configs()}) are not carried: the
+ * voter set is static (from {@code org.forestbus.node}), and the driver rejects any change.
  */
 final class RaftMessageCodec {
 

@@ -227,6 +227,13 @@ final class RaftTopic implements TopicService {
     private void persist(Ready rd) {
         persisting = true;
         boolean wrote = false;
+        if (rd.membership() != null && !isStaticMembership(rd.membership())) {
+            // The voter set comes from org.forestbus.node and this driver never proposes a change
+            // (so it persists none); anything else means a peer runs a newer protocol: stop.
+            fail(new IllegalStateException("membership change received but membership changes are not "
+                    + "supported by this node yet: " + rd.membership()));
+            return;
+        }
         try {
             if (rd.resetTo() != 0) {
                 log.resetTo(rd.resetTo());
@@ -246,6 +253,12 @@ final class RaftTopic implements TopicService {
         } else {
             persisted(rd, null); // truncate/reset are durable on return; nothing else to sync
         }
+    }
+
+    /** True when the configuration is just the static voter set (a RESET re-announces it). */
+    private boolean isStaticMembership(List<org.forestbus.raft.core.Membership> configs) {
+        org.forestbus.raft.core.Membership last = configs.get(configs.size() - 1);
+        return last.learners().isEmpty() && last.voters().equals(core.voters());
     }
 
     private void persisted(Ready rd, Throwable err) {
