@@ -81,6 +81,7 @@ final class RaftTopic implements TopicService {
     private final ArrayDeque<Proposal> pending = new ArrayDeque<>();
     private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
     private boolean persisting;
+    private boolean flushQueued;
     private HardState unsavedHardState; // commit-only change not yet written
     private long durableLast;
     private long lastRetentionMillis;
@@ -214,7 +215,23 @@ final class RaftTopic implements TopicService {
             return;
         }
         in.run();
-        afterInputs();
+        requestFlush();
+    }
+
+    /**
+     * Builds the next Ready after every task already queued on the actor has run, so that sends
+     * arriving together become one append and one fsync (batching without a timer).
+     */
+    private void requestFlush() {
+        if (!flushQueued) {
+            flushQueued = true;
+            actor.execute(() -> {
+                flushQueued = false;
+                if (!closed) {
+                    afterInputs();
+                }
+            });
+        }
     }
 
     private void afterInputs() {
@@ -306,7 +323,7 @@ final class RaftTopic implements TopicService {
             }
         }
         if (!closed) {
-            afterInputs();
+            requestFlush();
         }
     }
 
@@ -314,7 +331,7 @@ final class RaftTopic implements TopicService {
         for (Proposal p : pending) {
             if (!p.waitForCommit && p.last <= durableLast && !p.future.isDone()) {
                 long[] ids = p.ids();
-                workers.execute(() -> p.future.complete(ids));
+                p.future.complete(ids); // on the actor: continuations must not block (TopicService contract)
             }
         }
         while (!pending.isEmpty() && pending.peek().last <= commit) {
@@ -327,7 +344,7 @@ final class RaftTopic implements TopicService {
             }
             if (ours) {
                 long[] ids = p.ids();
-                workers.execute(() -> p.future.complete(ids));
+                p.future.complete(ids); // on the actor: continuations must not block (TopicService contract)
             } else {
                 p.future.completeExceptionally(new NotLeaderException(name, core.leader()));
             }
