@@ -21,7 +21,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A topic whose Raft group has exactly one voter: this node. It is the leader of a new term on
+ * The foundation's single-node topic, kept in the tests as the baseline of {@link TopicBench}
+ * (production topics run through the Raft core in {@link RaftTopic}).
+ *
+ * <p>A topic whose Raft group has exactly one voter: this node. It is the leader of a new term on
  * every start (term and self-vote persisted before serving), and an entry is committed as soon
  * as it is durable here, which is the majority of one.
  *
