@@ -13,6 +13,7 @@ import javax.inject.Inject;
 import org.apache.karaf.features.FeaturesService;
 import org.forestbus.api.NodeInfo;
 import org.forestbus.api.TopicRegistry;
+import org.forestbus.api.TopicService;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
@@ -131,6 +132,24 @@ public class ForestBusIT extends KarafTestSupport {
         var after = postJson("/topics/" + topic + "/messages", "{\"messages\":[\"after\"]}");
         assertEquals(after.body(), 200, after.statusCode());
         assertContains(after.body(), ("[3]"));
+    }
+
+    @Test
+    public void restartingTheTransportBundleLeavesTopicsRunning() throws Exception {
+        String topic = createTopic();
+        awaitHttp();
+        String filter = "(" + TopicService.TOPIC_NAME + "=" + topic + ")";
+        Object before = bundleContext.getServiceReferences(TopicService.class, filter).iterator().next()
+                .getProperty("service.id");
+        Bundle transport = bundle("org.forestbus.transport");
+        transport.stop();
+        transport.start();
+        assertEquals(Bundle.ACTIVE, transport.getState());
+        Object after = bundleContext.getServiceReferences(TopicService.class, filter).iterator().next()
+                .getProperty("service.id");
+        assertEquals("the topic component was not re-created", before, after);
+        var sent = postJson("/topics/" + topic + "/messages", "{\"messages\":[\"still-here\"]}");
+        assertEquals(sent.body(), 200, sent.statusCode());
     }
 
     @Test
