@@ -59,6 +59,8 @@ public final class ForestBusClient implements AutoCloseable {
     /** Last node that accepted a send, per topic (may be an address learnt from Extra1). */
     private final Map<String, String> leaders = new ConcurrentHashMap<>();
     private final AtomicInteger readCursor = new AtomicInteger();
+    /** Operations not yet completed; close() fails them (a retry timer dropped by shutdown must not strand one). */
+    private final java.util.Set<Operation<?>> live = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private ForestBusClient(Builder b) {
@@ -224,6 +226,9 @@ public final class ForestBusClient implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        for (Operation<?> op : live) {
+            op.result.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
+        }
         for (CompletableFuture<RpcConnection> c : connections.values()) {
             c.thenAccept(RpcConnection::close);
         }
@@ -348,6 +353,8 @@ public final class ForestBusClient implements AutoCloseable {
         }
 
         CompletableFuture<T> start() {
+            live.add(this);
+            result.whenComplete((r, e) -> live.remove(this));
             attempt();
             return result;
         }

@@ -30,7 +30,6 @@ final class RpcConnection implements AutoCloseable {
     private final String address;
     private final Socket socket;
     private final OutputStream out;
-    private final CBORParser parser;
     private final ScheduledExecutorService timer;
     /** In-flight calls by Seq. Invariant: a call is removed exactly once, by whoever completes it. */
     private final Map<Long, CompletableFuture<Reply>> pending = new ConcurrentHashMap<>();
@@ -42,7 +41,6 @@ final class RpcConnection implements AutoCloseable {
         this.socket = socket;
         this.timer = timer;
         this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
-        this.parser = Wire.parser(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
         Thread reader = new Thread(this::readLoop, "forestbus-client-reader-" + address);
         reader.setDaemon(true);
         reader.start();
@@ -131,6 +129,8 @@ final class RpcConnection implements AutoCloseable {
 
     private void readLoop() {
         try {
+            // created here: the parser's bootstrapper blocks until the first reply bytes arrive
+            CBORParser parser = Wire.parser(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
             while (true) {
                 Object header = Wire.readValue(parser);
                 if (header == Wire.EOF) {
