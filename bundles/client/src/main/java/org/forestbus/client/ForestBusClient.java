@@ -55,7 +55,7 @@ public final class ForestBusClient implements AutoCloseable {
 
     private final ScheduledExecutorService timer;
     private final ExecutorService workers;
-    private final Map<String, CompletableFuture<RpcConnection>> connections = new ConcurrentHashMap<>();
+    private final Map<String, Link> connections = new ConcurrentHashMap<>();
     /** Last node that accepted a send, per topic (may be an address learnt from Extra1). */
     private final Map<String, String> leaders = new ConcurrentHashMap<>();
     private final AtomicInteger readCursor = new AtomicInteger();
@@ -229,8 +229,8 @@ public final class ForestBusClient implements AutoCloseable {
         for (Operation<?> op : live) {
             op.result.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
         }
-        for (CompletableFuture<RpcConnection> c : connections.values()) {
-            c.thenAccept(RpcConnection::close);
+        for (Link l : connections.values()) {
+            l.conn.thenAccept(RpcConnection::close);
         }
         connections.clear();
         timer.shutdownNow();
@@ -254,25 +254,86 @@ public final class ForestBusClient implements AutoCloseable {
 
     // ---- connections ----
 
-    /** The live connection to {@code node}, opening (and checking) one if needed; never blocks the caller. */
-    private CompletableFuture<RpcConnection> connection(String node) {
-        while (true) {
-            CompletableFuture<RpcConnection> c = connections.get(node);
-            if (c != null && !(c.isDone() && (c.isCompletedExceptionally() || c.join().isBroken()))) {
-                return c;
+    /**
+     * A (possibly still opening) connection plus the calls waiting for it. Invariant: calls are
+     * written in submission order, also while the connection is being opened (CompletableFuture
+     * runs dependents in LIFO order, so waiting calls are queued here instead).
+     */
+    private static final class Link {
+        final CompletableFuture<RpcConnection> conn = new CompletableFuture<>();
+        private final java.util.Queue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        boolean usable() {
+            return !conn.isDone() || (!conn.isCompletedExceptionally() && !conn.join().isBroken());
+        }
+
+        void submit(Runnable call) {
+            if (conn.isDone() && waiting.isEmpty()) {
+                call.run();
+            } else {
+                waiting.add(call);
+                conn.whenComplete((c, e) -> drain());
             }
-            CompletableFuture<RpcConnection> fresh = new CompletableFuture<>();
-            boolean mine = c == null ? connections.putIfAbsent(node, fresh) == null : connections.replace(node, c, fresh);
+        }
+
+        private synchronized void drain() {
+            Runnable r;
+            while ((r = waiting.poll()) != null) {
+                r.run();
+            }
+        }
+
+        /** Sends the call once connected; the future fails when the connection cannot be opened. */
+        CompletableFuture<RpcConnection.Reply> call(String method, Wire.Args args, long timeoutMs) {
+            CompletableFuture<RpcConnection.Reply> out = new CompletableFuture<>();
+            submit(() -> {
+                if (out.isDone()) {
+                    return;
+                }
+                RpcConnection c;
+                try {
+                    c = conn.join();
+                } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                    out.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+                    return;
+                }
+                CompletableFuture<RpcConnection.Reply> rpc = c.call(method, args, timeoutMs);
+                out.whenComplete((r, e) -> {
+                    if (out.isCancelled()) {
+                        rpc.cancel(false);
+                    }
+                });
+                rpc.whenComplete((r, e) -> {
+                    if (e != null) {
+                        out.completeExceptionally(e);
+                    } else {
+                        out.complete(r);
+                    }
+                });
+            });
+            return out;
+        }
+    }
+
+    /** The live connection to {@code node}, opening (and checking) one if needed; never blocks the caller. */
+    private Link connection(String node) {
+        while (true) {
+            Link l = connections.get(node);
+            if (l != null && l.usable()) {
+                return l;
+            }
+            Link fresh = new Link();
+            boolean mine = l == null ? connections.putIfAbsent(node, fresh) == null : connections.replace(node, l, fresh);
             if (!mine) {
                 continue;
             }
             try {
-                workers.execute(() -> openChecked(node, fresh));
+                workers.execute(() -> openChecked(node, fresh.conn));
             } catch (RuntimeException e) { // executor shut down by close()
-                fresh.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
+                fresh.conn.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
             }
             if (closed) {
-                fresh.thenAccept(RpcConnection::close);
+                fresh.conn.thenAccept(RpcConnection::close);
             }
             return fresh;
         }
@@ -369,7 +430,7 @@ public final class ForestBusClient implements AutoCloseable {
             }
             String node = target;
             triedInRound++;
-            CompletableFuture<RpcConnection.Reply> call = connection(node).thenCompose(c -> c.call(method, args, timeoutMs));
+            CompletableFuture<RpcConnection.Reply> call = connection(node).call(method, args, timeoutMs);
             inFlight = call;
             call.whenComplete((reply, err) -> {
                 if (err != null) {
