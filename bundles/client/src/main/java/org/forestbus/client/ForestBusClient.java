@@ -477,16 +477,16 @@ public final class ForestBusClient implements AutoCloseable {
             long delayMs = 0;
             if (hint != null) {
                 target = hint;
-            } else {
-                if (!singleNode) {
-                    int i = nodes.indexOf(target);
-                    target = nodes.get(i < 0 ? 0 : (i + 1) % nodes.size());
-                }
-                if (singleNode || triedInRound >= nodes.size()) {
-                    delayMs = Math.min(maxBackoffMs, initialBackoffMs << Math.min(20, backoffs));
-                    backoffs++;
-                    triedInRound = 0;
-                }
+            } else if (!singleNode) {
+                int i = nodes.indexOf(target);
+                target = nodes.get(i < 0 ? 0 : (i + 1) % nodes.size());
+            }
+            // a round = every node once (+1 for a redirect); stale hints pointing at each other
+            // during an election therefore back off like any other failure instead of spinning
+            if (singleNode || triedInRound >= nodes.size() + (hint != null ? 1 : 0)) {
+                delayMs = Math.min(maxBackoffMs, initialBackoffMs << Math.min(20, backoffs));
+                backoffs++;
+                triedInRound = 0;
             }
             if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs) - deadline > 0) {
                 result.completeExceptionally(cause);

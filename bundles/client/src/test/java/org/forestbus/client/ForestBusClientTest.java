@@ -129,6 +129,20 @@ class ForestBusClientTest {
     }
 
     @Test
+    void staleHintsPointingAtEachOtherBackOffAndFailWithNotLeader() throws Exception {
+        FakeServer[] pair = new FakeServer[2];
+        pair[0] = server(call -> FakeServer.sendResult(4, pair[1].address()));
+        pair[1] = server(call -> FakeServer.sendResult(4, pair[0].address()));
+        ForestBusClient c = client(ForestBusClient.builder().connectionString("#t@" + pair[0].address())
+                .retryTimeout(Duration.ofMillis(300)));
+        Throwable e = cause(c.send(List.of(b("a")), true));
+        assertThat(((ForestBusClientException) e).reason()).isEqualTo(Reason.NOT_LEADER);
+        long calls = pair[0].count("SendMessages") + pair[1].count("SendMessages");
+        // 2 calls per round, backoffs 20, 40, 80, 100, 100 ms within 300 ms: about a dozen, never hundreds
+        assertThat(calls).isBetween(4L, 20L);
+    }
+
+    @Test
     void notLeaderWithoutHintMovesToTheNextNode() throws Exception {
         FakeServer a = server(call -> FakeServer.sendResult(4, ""));
         FakeServer bNode = server(call -> FakeServer.sendResult(0, "", 3));
