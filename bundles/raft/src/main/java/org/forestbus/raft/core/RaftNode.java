@@ -1030,8 +1030,9 @@ public final class RaftNode {
         }
         long prev = pr.next - 1;
         long prevTerm = log.term(prev);
-        if (prevTerm == LogState.UNKNOWN) {
-            // the follower needs entries we no longer have: restart it at our first index
+        if (prevTerm == LogState.UNKNOWN || pr.next < log.firstIndex()) {
+            // the follower needs entries we no longer have (also when prev = 0 matches but
+            // index 1 is gone): restart it at our first index
             long f = log.firstIndex();
             MessageBatch ents = log.entries(f, cfg.maxAppendMessages(), cfg.maxAppendBytes());
             if (ents.isEmpty()) {

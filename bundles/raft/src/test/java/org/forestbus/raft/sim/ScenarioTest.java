@@ -509,4 +509,23 @@ class ScenarioTest {
         net.restart("n3");
         assertThat(net.core("n3").learners()).isEmpty();
     }
+
+    /** A brand-new member (empty log) joining after retention is reset to the leader's first index. */
+    @Test
+    void newLearnerAfterRetentionIsReset() {
+        net = new ManualNet(3, 0, 1, ManualNet.config(true));
+        net.campaign("n1");
+        for (int i = 0; i < 3; i++) {
+            net.propose("n1", 4);
+            net.stabilize();
+        }
+        net.n("n1").log.dropPrefix(9);
+        long c = net.core("n1").proposeMembership(List.of("n1", "n2", "n3"), List.of("n4"));
+        net.stabilize();
+        net.tick("n1", 2);
+        assertThat(net.n("n4").log.firstIndex()).isEqualTo(9);
+        assertThat(net.terms("n4")).isEqualTo(net.terms("n1"));
+        assertThat(net.core("n4").commitIndex()).isEqualTo(c);
+        assertThat(net.checker.resets).isEqualTo(1);
+    }
 }
