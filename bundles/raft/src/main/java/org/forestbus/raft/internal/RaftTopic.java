@@ -23,6 +23,7 @@ import org.forestbus.api.storage.HardState;
 import org.forestbus.api.storage.LogStore;
 import org.forestbus.api.storage.StorageException;
 import org.forestbus.raft.core.Message;
+import org.forestbus.raft.core.MessageType;
 import org.forestbus.raft.core.ProposalRejectedException;
 import org.forestbus.raft.core.RaftConfig;
 import org.forestbus.raft.core.RaftLog;
@@ -42,8 +43,10 @@ import org.slf4j.LoggerFactory;
  * aggregated), save the hard state (durably when term or vote changed), THEN send messages,
  * then publish the commit index to readers and answer clients, then {@code advance}.
  *
- * <p>Safety invariants of this driver: no message leaves before the entries and hard state of
- * its Ready are durable; no client is told "committed" before its last index is committed with
+ * <p>Safety invariants of this driver: no message leaves before the hard state of its Ready is
+ * durable, and none but a leader's AppendEntries/heartbeats before its entries are (those may
+ * overlap the leader's own fsync, thesis §10.2.1; the leader still counts itself only once
+ * durable); no client is told "committed" before its last index is committed with
  * the term it was proposed in; readers never see an index above a commit index whose entries are
  * durable here. A storage failure stops the topic for writes (it cannot know what reached the
  * disk) and is reported, never retried and acknowledged.
@@ -266,9 +269,19 @@ final class RaftTopic implements TopicService {
             return;
         }
         if (wrote) {
-            log.sync().whenComplete((d, err) -> actor.execute(() -> persisted(rd, err)));
+            // Raft thesis §10.2.1: a leader may send entries to its followers while it writes them
+            // to its own disk, halving commit latency; it counts itself toward the commit quorum
+            // only once they are durable (the core does that on advance). Only a leader's
+            // replication traffic goes early, and only from a Ready that changes no term or vote.
+            boolean early = core.role() == Role.LEADER && !rd.mustSaveHardState()
+                    && rd.messages().stream().allMatch(m -> m.type() == MessageType.APPEND
+                            || m.type() == MessageType.HEARTBEAT);
+            if (early) {
+                rd.messages().forEach(m -> net.send(name, m));
+            }
+            log.sync().whenComplete((d, err) -> actor.execute(() -> persisted(rd, err, early)));
         } else {
-            persisted(rd, null); // truncate/reset are durable on return; nothing else to sync
+            persisted(rd, null, false); // truncate/reset are durable on return; nothing else to sync
         }
     }
 
@@ -278,7 +291,7 @@ final class RaftTopic implements TopicService {
         return last.learners().isEmpty() && last.voters().equals(core.voters());
     }
 
-    private void persisted(Ready rd, Throwable err) {
+    private void persisted(Ready rd, Throwable err, boolean messagesSent) {
         if (closed) {
             return;
         }
@@ -304,8 +317,10 @@ final class RaftTopic implements TopicService {
         } else if (rd.resetTo() != 0 || rd.truncateFrom() != 0) {
             durableLast = log.lastIndex();
         }
-        for (Message m : rd.messages()) {
-            net.send(name, m);
+        if (!messagesSent) {
+            for (Message m : rd.messages()) {
+                net.send(name, m);
+            }
         }
         reads.advance(rd.commitIndex());
         answerClients(rd.commitIndex());
