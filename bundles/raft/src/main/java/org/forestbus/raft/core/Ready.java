@@ -16,8 +16,10 @@ import org.forestbus.api.storage.HardState;
  * <li>make the log durable (fsync) if anything was appended;</li>
  * <li>save {@link #hardState()} if not null (durably when {@link #mustSaveHardState()});</li>
  * <li>only now send {@link #messages()}: every message of a Ready may reveal its entries and its
- *     hard state (a vote, an acknowledgement) and so may leave only once they are durable — no
- *     message is exempt;</li>
+ *     hard state (a vote, an acknowledgement) and so may leave only once they are durable. One
+ *     exception is safe (Raft thesis §10.2.1): a leader's APPEND/HEARTBEAT messages from a Ready
+ *     that changes no term or vote may leave while the leader's own entries are being written,
+ *     because the leader counts its own copy toward the quorum only from {@code advance};</li>
  * <li>entries up to {@link #commitIndex()} are committed: complete the clients whose proposals
  *     ({@code firstIndex}, term) have their last index {@code <= commitIndex} and whose term is
  *     still the log's term at that last index; expose reads up to {@code commitIndex}.</li>
