@@ -2,7 +2,9 @@ package org.forestbus.client.tools;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -52,6 +54,9 @@ public final class ForestBusBench implements Callable<Integer> {
     @Option(names = {"-d", "--duration"}, defaultValue = "10", description = "Seconds of sending (default ${DEFAULT-VALUE}).")
     double duration;
 
+    @Option(names = "--read-ahead", defaultValue = "4", description = "Read requests kept in flight by the catch-up test (default 4).")
+    int readAhead;
+
     @Option(names = "--catch-up", defaultValue = "0", description = "After sending, read this many messages from index 1 (default 0: no read test).")
     long catchUp;
 
@@ -83,6 +88,9 @@ public final class ForestBusBench implements Callable<Integer> {
                 result = send(client);
             }
             if (catchUp > 0) {
+                if (readAhead < 1) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--read-ahead must be >= 1");
+                }
                 String r = read(client);
                 if (result == null) {
                     result = r;
@@ -158,18 +166,31 @@ public final class ForestBusBench implements Callable<Integer> {
 
     private String read(ForestBusClient client) throws Exception {
         long t0 = System.nanoTime();
-        long next = 1;
+        long next = 1;     // next index to consume
+        long issued = 1;   // next index to ask for
         long got = 0;
         long bytes = 0;
         Samples lat = new Samples();
         long lastProgress = t0;
+        // up to readAhead requests for consecutive ranges are in flight (a consumer that knows ids
+        // are contiguous can pipeline its fetches); a short or empty answer restarts the pipeline
+        ArrayDeque<long[]> ranges = new ArrayDeque<>();                  // {start, count, sentNanos}
+        ArrayDeque<CompletableFuture<Messages>> inflight = new ArrayDeque<>();
         while (got < catchUp) {
-            long r0 = System.nanoTime();
-            Messages m = client.receive(next, (int) Math.min(readBatch, catchUp - got), false).get();
-            lat.add((System.nanoTime() - r0) / 1000);
+            while (inflight.size() < readAhead && issued - 1 < catchUp) {
+                int n = (int) Math.min(readBatch, catchUp - (issued - 1));
+                ranges.add(new long[] {issued, n, System.nanoTime()});
+                inflight.add(client.receive(issued, n, false));
+                issued += n;
+            }
+            long[] range = ranges.poll();
+            Messages m = inflight.poll().get();
+            lat.add((System.nanoTime() - range[2]) / 1000);
             if (m.isEmpty()) {
+                drain(ranges, inflight);
                 if (m.nextId() > next) {
                     next = m.nextId();
+                    issued = next;
                     continue;
                 }
                 System.out.println("catchup: end of the committed log at index " + (next - 1));
@@ -180,18 +201,32 @@ public final class ForestBusBench implements Callable<Integer> {
             }
             got += m.size();
             next += m.size();
+            if (m.size() < range[1]) {
+                drain(ranges, inflight);
+                issued = next;
+            }
             long now = System.nanoTime();
             if (now - lastProgress >= 1_000_000_000L) {
                 System.out.printf(Locale.ROOT, "progress catchup msgs=%d msgs_per_s=%.0f%n", got, got / ((now - t0) / 1e9));
                 lastProgress = now;
             }
         }
+        drain(ranges, inflight);
         double secs = (System.nanoTime() - t0) / 1e9;
         long[] all = Arrays.copyOf(lat.values, lat.n);
         Arrays.sort(all);
         System.out.printf(Locale.ROOT, "catchup msgs=%d seconds=%.2f msgs_per_s=%.0f mb_per_s=%.2f p50_us=%d p99_us=%d%n",
                 got, secs, got / secs, bytes / secs / 1e6, pct(all, 50), pct(all, 99));
         return resultLine(got / secs, bytes / secs / 1e6, all);
+    }
+
+    /** Waits out and discards the requests still in flight. */
+    private static void drain(ArrayDeque<long[]> ranges, ArrayDeque<CompletableFuture<Messages>> inflight) {
+        for (CompletableFuture<Messages> f : inflight) {
+            f.exceptionally(e -> null).join();
+        }
+        inflight.clear();
+        ranges.clear();
     }
 
     private byte[] message(int producer, long seq) {
