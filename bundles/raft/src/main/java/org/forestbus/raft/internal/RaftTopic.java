@@ -10,7 +10,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
-import org.forestbus.api.ForestBusException;
 import org.forestbus.api.MalformedBatchException;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.NotLeaderException;
@@ -461,14 +460,5 @@ final class RaftTopic implements TopicService {
             LOG.warn("Topic {}: close did not finish in 30 s", name, e);
         }
         LOG.info("Topic {} closed", name);
-    }
-
-    /** For tests: runs a leadership transfer request on the actor. */
-    void transferLeadership(String to) {
-        actor.execute(() -> input(() -> core.transferLeadership(to)));
-    }
-
-    static ForestBusException unwrap(Throwable t) {
-        return ForestBusException.from(t);
     }
 }

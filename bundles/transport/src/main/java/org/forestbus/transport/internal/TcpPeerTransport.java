@@ -479,18 +479,26 @@ public final class TcpPeerTransport implements PeerTransport {
      * the cap of the connection's state (4 KiB before authentication, max.frame.bytes after)
      * before the body buffer is allocated; the CRC is checked before the body is parsed.
      */
+    /** Reads what is available into {@code buf}; false when the caller must return (nothing read, or end of stream handled). */
+    private boolean fill(Connection c, ByteBuffer buf) throws IOException {
+        int n = c.ch.read(buf);
+        if (n < 0) {
+            eof(c);
+            return false;
+        }
+        if (n == 0) {
+            return false;
+        }
+        c.lastReadNanos = System.nanoTime();
+        return true;
+    }
+
     private void read(Connection c) throws IOException, ProtocolException {
         while (!c.closed) {
             if (c.body == null) {
-                int n = c.ch.read(c.header);
-                if (n < 0) {
-                    eof(c);
+                if (!fill(c, c.header)) {
                     return;
                 }
-                if (n == 0) {
-                    return;
-                }
-                c.lastReadNanos = System.nanoTime();
                 if (c.header.hasRemaining()) {
                     continue;
                 }
@@ -511,15 +519,9 @@ public final class TcpPeerTransport implements PeerTransport {
                 }
             }
             if (c.body.hasRemaining()) {
-                int n = c.ch.read(c.body);
-                if (n < 0) {
-                    eof(c);
+                if (!fill(c, c.body)) {
                     return;
                 }
-                if (n == 0) {
-                    return;
-                }
-                c.lastReadNanos = System.nanoTime();
                 if (c.body.hasRemaining()) {
                     continue;
                 }
