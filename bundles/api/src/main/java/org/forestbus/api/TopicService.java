@@ -49,4 +49,41 @@ public interface TopicService {
 
     /** Current local state of the topic. */
     TopicStatus status();
+
+    /**
+     * The topic's current members as this node sees them.
+     *
+     * @throws UnsupportedOperationException when this implementation has no replicated membership
+     */
+    default TopicMembers members() {
+        throw new UnsupportedOperationException("membership is not supported by " + getClass().getName());
+    }
+
+    /**
+     * Proposes a single-node membership change (leader only). The change takes effect when its
+     * carrier entry, an empty message, is appended (so it uses one message index; readers see an
+     * empty payload there) and is complete when that entry is committed; the future completes
+     * then, with the new members. {@code node} must be a node of the cluster (a peer in the node
+     * configuration).
+     *
+     * @return fails with {@link NotLeaderException} on a non-leader, or {@link ForestBusException}
+     *         with {@link ErrorCode#BAD_REQUEST} when the change is not allowed now (another change
+     *         is uncommitted, the node is unknown, not a member, already a member, a learner that
+     *         has not caught up, or the last voter)
+     */
+    default CompletableFuture<TopicMembers> changeMembers(TopicMembers.Change change, String node) {
+        return CompletableFuture.failedFuture(
+                new UnsupportedOperationException("membership is not supported by " + getClass().getName()));
+    }
+
+    /**
+     * Hands leadership to the voter {@code node} (leader only): writes are refused briefly while
+     * it catches up, then it takes over at once instead of after an election timeout. Completes
+     * when this node has stepped down with {@code node} as leader; fails when the transfer is
+     * abandoned (after one election timeout).
+     */
+    default CompletableFuture<Void> transferLeadership(String node) {
+        return CompletableFuture.failedFuture(
+                new UnsupportedOperationException("leadership transfer is not supported by " + getClass().getName()));
+    }
 }

@@ -71,6 +71,15 @@ public interface LogStore extends AutoCloseable {
     void saveHardState(HardState state);
 
     /**
+     * The membership record last saved with {@link #saveMembershipRecord}, or {@code null} when
+     * none was. The bytes belong to the Raft layer; the store only keeps them safe (checksummed).
+     */
+    byte[] membershipRecord();
+
+    /** Replaces the membership record atomically and durably (temp file, fsync, rename, fsync dir) before returning. */
+    void saveMembershipRecord(byte[] record);
+
+    /**
      * Deletes whole closed segments that break the retention settings and whose messages all
      * lie at or below {@code maxDeletableIndex} (callers pass the commit index). The active
      * segment is never deleted.

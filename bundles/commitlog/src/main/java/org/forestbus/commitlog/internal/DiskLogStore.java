@@ -103,6 +103,7 @@ final class DiskLogStore implements LogStore {
     private volatile long firstIndex;
     private final AtomicReference<Last> last = new AtomicReference<>();
     private volatile HardState hardState;
+    private volatile byte[] membershipRecord;
     private volatile long durable;
     private volatile StorageException failure;
     private volatile boolean closed;
@@ -170,6 +171,7 @@ final class DiskLogStore implements LogStore {
             }
         }
         hardState = DurableFiles.loadHardState(fs, dir);
+        membershipRecord = DurableFiles.loadMembership(fs, dir);
         Checkpoint ck = DurableFiles.loadCheckpoint(fs, dir);
         TreeMap<Long, Segment> found = new TreeMap<>();
         for (String n : fs.list(dir)) {
@@ -970,6 +972,23 @@ final class DiskLogStore implements LogStore {
             hardState = state;
         } catch (IOException e) {
             throw fail("saving hard state failed", e);
+        }
+    }
+
+    @Override
+    public byte[] membershipRecord() {
+        byte[] r = membershipRecord;
+        return r == null ? null : r.clone();
+    }
+
+    @Override
+    public void saveMembershipRecord(byte[] record) {
+        checkWritable();
+        try {
+            DurableFiles.saveMembership(fs, dir, record.clone());
+            membershipRecord = record.clone();
+        } catch (IOException e) {
+            throw fail("saving the membership record failed", e);
         }
     }
 

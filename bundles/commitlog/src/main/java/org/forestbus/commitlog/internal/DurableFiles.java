@@ -12,25 +12,28 @@ import org.forestbus.api.storage.CorruptLogException;
 import org.forestbus.api.storage.HardState;
 
 /**
- * The two small per-topic state files, each replaced atomically (write temp, fsync, rename,
+ * The small per-topic state files, each replaced atomically (write temp, fsync, rename,
  * fsync directory) and protected by a CRC-32C trailer. A file that fails its checksum refuses
  * to load (never silently reset).
  *
  * <pre>
  * hard-state:      "FBHS" u8:1 term:i64 commitIndex:i64 voteLen:i32 (-1 = none) vote:UTF-8 crc32c:u32   (little-endian)
  * sync-checkpoint: "FBCK" u8:1 segmentFirstIndex:i64 syncedBytes:i64 prefixCrc32c:u32 crc32c:u32
+ * membership:      "FBMS" u8:1 length:i32 record:bytes crc32c:u32   (the record is the Raft layer's)
  * </pre>
  */
 final class DurableFiles {
 
     static final String HARD_STATE = "hard-state";
     static final String CHECKPOINT = "sync-checkpoint";
+    static final String MEMBERSHIP = "membership";
     static final String TMP = ".tmp";
     /** The original's term/vote file ({"Term":3,"VotedFor":"host:port"}), imported once when no hard-state exists. */
     static final String ORIGINAL_TOPIC_STORE = "topic-store";
 
     private static final int HS_MAGIC = 0x53484246; // "FBHS" little-endian
     private static final int CK_MAGIC = 0x4b434246; // "FBCK"
+    private static final int MS_MAGIC = 0x534d4246; // "FBMS"
     private static final int CK_SIZE = 4 + 1 + 8 + 8 + 4 + 4;
 
     /** Bytes [0, syncedBytes) of segment {@code segmentFirst} (and every older segment) were fsynced. */
@@ -101,6 +104,30 @@ final class DurableFiles {
         }
         String vote = v.find() && !v.group(1).isEmpty() ? v.group(1) : null;
         return new HardState(Long.parseLong(t.group(1)), vote, 0);
+    }
+
+    static void saveMembership(FileSystemOps fs, Path dir, byte[] record) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4 + 1 + 4 + record.length + 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(MS_MAGIC).put((byte) 1).putInt(record.length).put(record);
+        b.putInt(crc(b.array(), b.position()));
+        replace(fs, dir, MEMBERSHIP, b.array());
+    }
+
+    /** The saved membership record, or null when there is none. */
+    static byte[] loadMembership(FileSystemOps fs, Path dir) throws IOException {
+        Path p = dir.resolve(MEMBERSHIP);
+        if (!fs.exists(p)) {
+            return null;
+        }
+        byte[] a = readAll(fs, p);
+        ByteBuffer b = ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN);
+        if (a.length < 13 || b.getInt(a.length - 4) != crc(a, a.length - 4) || b.getInt() != MS_MAGIC || b.get() != 1
+                || b.getInt() != a.length - 13) {
+            throw new CorruptLogException(p.toString(), 0, "membership file fails its checksum or framing");
+        }
+        byte[] record = new byte[a.length - 13];
+        b.get(record);
+        return record;
     }
 
     static void saveCheckpoint(FileSystemOps fs, Path dir, Checkpoint ck) throws IOException {

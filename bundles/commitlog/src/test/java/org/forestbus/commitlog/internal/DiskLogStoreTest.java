@@ -193,6 +193,31 @@ class DiskLogStoreTest {
     }
 
     @Test
+    void membershipRecordRoundTripsSurvivesResetAndACorruptFileRefusesToOpen() throws Exception {
+        DiskLogStoreFactory f = factory(SyncPolicy.FSYNC);
+        LogStore s = f.open("ms", LogConfig.defaults());
+        assertThat(s.membershipRecord()).isNull();
+        s.saveMembershipRecord(new byte[] {1, 2, 3});
+        s.saveMembershipRecord(new byte[] {4, 5});
+        s.resetTo(10); // a RESET replaces the messages, not the state files
+        s.close();
+        s = f.open("ms", LogConfig.defaults());
+        assertThat(s.membershipRecord()).containsExactly(4, 5);
+        s.saveMembershipRecord(new byte[0]);
+        s.close();
+        s = f.open("ms", LogConfig.defaults());
+        assertThat(s.membershipRecord()).isEmpty();
+        s.saveMembershipRecord(new byte[] {9, 9, 9, 9});
+        s.close();
+        Path ms = tmp.resolve("ms").resolve(DurableFiles.MEMBERSHIP);
+        byte[] a = Files.readAllBytes(ms);
+        a[10] ^= 1;
+        Files.write(ms, a);
+        assertThatThrownBy(() -> f.open("ms", LogConfig.defaults())).isInstanceOf(CorruptLogException.class)
+                .hasMessageContaining(DurableFiles.MEMBERSHIP);
+    }
+
+    @Test
     void hardStateRoundTripsAndACorruptFileRefusesToOpen() throws Exception {
         DiskLogStoreFactory f = factory(SyncPolicy.FSYNC);
         LogStore s = f.open("hs", LogConfig.defaults());

@@ -232,6 +232,20 @@ public final class RaftNode {
         return List.copyOf(configs);
     }
 
+    /** On the leader: every other member's highest index known to match the leader's log; else empty. */
+    public Map<String, Long> matchIndexes() {
+        if (state != State.LEADER) {
+            return Map.of();
+        }
+        Map<String, Long> out = new java.util.TreeMap<>();
+        for (Map.Entry<String, Progress> e : progress.entrySet()) {
+            if (!e.getKey().equals(id)) {
+                out.put(e.getKey(), e.getValue().match);
+            }
+        }
+        return out;
+    }
+
     /** The pending leadership transfer target, or null. */
     public String leadTransferee() {
         return leadTransferee;
@@ -649,6 +663,20 @@ public final class RaftNode {
         bcastAppend();
     }
 
+    /**
+     * Whether we would vote for {@code candidate}: a voter of our configuration, or of the one
+     * before it while that change is uncommitted (the same rule as {@link #promotable()}). A
+     * node that was removed, or that joined with a configuration of its own naming itself a
+     * voter, cannot collect our vote.
+     */
+    private boolean electable(String candidate) {
+        if (voters.contains(candidate)) {
+            return true;
+        }
+        int n = configs.size();
+        return n >= 2 && configs.get(n - 1).index() > commit && configs.get(n - 2).voters().contains(candidate);
+    }
+
     private boolean promotable() {
         // a voter that knows its last term (see class comment on empty logs above index 1), or a
         // voter whose removal is still uncommitted: it may be needed to commit that removal
@@ -732,7 +760,7 @@ public final class RaftNode {
         boolean upToDate = lastTerm != LogState.UNKNOWN
                 && (m.logTerm() > lastTerm || (m.logTerm() == lastTerm && m.index() >= log.lastIndex()))
                 && m.index() >= commit;
-        if (canVote && upToDate) {
+        if (canVote && upToDate && electable(m.from())) {
             send(voteResp(resp, m.from(), m.term(), false));
             if (!pre) {
                 electionElapsed = 0;

@@ -5,19 +5,20 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import org.forestbus.api.MalformedBatchException;
 import org.forestbus.api.MessageBatch;
+import java.util.List;
+import org.forestbus.raft.core.Membership;
 import org.forestbus.raft.core.Message;
 import org.forestbus.raft.core.MessageType;
 
 /**
  * Binary form of a Raft {@link Message} inside a transport frame (little-endian):
  * {@code version:u8=1, type:u8, flags:u8 (1=reject, 2=transfer), term, index, logTerm, commit,
- * rejectHint (i64 each), from, to (u16 length + UTF-8 each), entries (the rest: v0 messages, the
- * same bytes as on disk)}. Membership records ({@link Message#configs()}) are not carried: the
- * voter set is static (from {@code org.forestbus.node}), and the driver rejects any change.
+ * rejectHint (i64 each), from, to (u16 length + UTF-8 each), configs ({@link MembershipCodec}),
+ * entries (the rest: v0 messages, the same bytes as on disk)}. Version 2 added configs.
  */
 final class RaftMessageCodec {
 
-    static final byte VERSION = 1;
+    static final byte VERSION = 2;
     private static final MessageType[] TYPES = MessageType.values();
     private static final int FIXED = 3 + 5 * 8;
 
@@ -28,12 +29,14 @@ final class RaftMessageCodec {
         byte[] from = m.from().getBytes(StandardCharsets.UTF_8);
         byte[] to = m.to().getBytes(StandardCharsets.UTF_8);
         ByteBuffer entries = m.entries().buffer();
-        ByteBuffer b = ByteBuffer.allocate(FIXED + 4 + from.length + to.length + entries.remaining())
-                .order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(FIXED + 4 + from.length + to.length + MembershipCodec.size(m.configs())
+                + entries.remaining()).order(ByteOrder.LITTLE_ENDIAN);
         b.put(VERSION).put((byte) m.type().ordinal())
                 .put((byte) ((m.reject() ? 1 : 0) | (m.transfer() ? 2 : 0)))
                 .putLong(m.term()).putLong(m.index()).putLong(m.logTerm()).putLong(m.commit()).putLong(m.rejectHint())
-                .putShort((short) from.length).put(from).putShort((short) to.length).put(to).put(entries);
+                .putShort((short) from.length).put(from).putShort((short) to.length).put(to);
+        MembershipCodec.write(b, m.configs());
+        b.put(entries);
         return b.flip();
     }
 
@@ -61,6 +64,7 @@ final class RaftMessageCodec {
             long hint = b.getLong();
             String from = string(b);
             String to = string(b);
+            List<Membership> configs = MembershipCodec.read(b);
             MessageBatch entries = MessageBatch.empty();
             if (b.hasRemaining()) {
                 ByteBuffer copy = ByteBuffer.allocate(b.remaining());
@@ -68,7 +72,7 @@ final class RaftMessageCodec {
                 entries = MessageBatch.wrap(copy).verifyChecksums();
             }
             return new Message(TYPES[type], from, to, term, index, logTerm, entries, commit, (flags & 1) != 0, hint,
-                    (flags & 2) != 0);
+                    (flags & 2) != 0, configs);
         } catch (java.nio.BufferUnderflowException e) {
             throw new MalformedBatchException("truncated raft message");
         }

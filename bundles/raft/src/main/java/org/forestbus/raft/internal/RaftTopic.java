@@ -3,6 +3,8 @@ package org.forestbus.raft.internal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
@@ -10,6 +12,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
+import org.forestbus.api.ErrorCode;
+import org.forestbus.api.ForestBusException;
 import org.forestbus.api.MalformedBatchException;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.NotLeaderException;
@@ -17,10 +21,12 @@ import org.forestbus.api.ReadResult;
 import org.forestbus.api.Role;
 import org.forestbus.api.ShuttingDownException;
 import org.forestbus.api.TopicService;
+import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicStatus;
 import org.forestbus.api.storage.HardState;
 import org.forestbus.api.storage.LogStore;
 import org.forestbus.api.storage.StorageException;
+import org.forestbus.raft.core.Membership;
 import org.forestbus.raft.core.Message;
 import org.forestbus.raft.core.MessageType;
 import org.forestbus.raft.core.ProposalRejectedException;
@@ -54,6 +60,12 @@ final class RaftTopic implements TopicService {
 
     private static final Logger LOG = LoggerFactory.getLogger(RaftTopic.class);
     private static final long HOUSEKEEPING_MILLIS = 1000;
+    /** Longest a closing leader waits for its leadership transfer. */
+    static final long HANDOFF_MILLIS = 1000;
+
+    /** A membership change waiting for its carrier entry (index, term) to commit. */
+    private record MembershipProposal(long index, long term, CompletableFuture<TopicMembers> future) {
+    }
 
     private record Proposal(long first, long last, long term, boolean waitForCommit, CompletableFuture<long[]> future) {
         long[] ids() {
@@ -67,6 +79,7 @@ final class RaftTopic implements TopicService {
 
     private final String name;
     private final String nodeName;
+    private final List<String> clusterNodes;
     private final LogStore log;
     private final RaftNetwork net;
     private final TopicRuntime runtime;
@@ -81,6 +94,9 @@ final class RaftTopic implements TopicService {
 
     // actor-confined state
     private final ArrayDeque<Proposal> pending = new ArrayDeque<>();
+    private MembershipProposal membershipProposal;
+    private String transferTarget;
+    private CompletableFuture<Void> transferFuture;
     private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
     private boolean persisting;
     private boolean flushQueued;
@@ -88,6 +104,8 @@ final class RaftTopic implements TopicService {
     private long durableLast;
     private long lastRetentionMillis;
     private Role lastRole = Role.FOLLOWER;
+    private List<String> lastVoters = List.of();
+    private List<String> lastLearners = List.of();
 
     // published for other threads
     private volatile boolean closed;
@@ -95,11 +113,20 @@ final class RaftTopic implements TopicService {
     private volatile long term;
     private volatile Role role = Role.FOLLOWER;
     private volatile String leader;
+    private volatile TopicMembers members;
 
-    RaftTopic(String name, String nodeName, List<String> voters, LogStore log, RaftNetwork net, TopicRuntime runtime,
-              RaftConfig config, RandomGenerator random, long retentionCheckMillis) {
+    /**
+     * Opens the topic on its log.
+     *
+     * @param clusterNodes every node of the cluster; a new topic (no stored membership) starts
+     *                     with all of them as voters and stores that, so later changes to the
+     *                     cluster's node list never change an existing topic's members
+     */
+    RaftTopic(String name, String nodeName, List<String> clusterNodes, LogStore log, RaftNetwork net,
+              TopicRuntime runtime, RaftConfig config, RandomGenerator random, long retentionCheckMillis) {
         this.name = name;
         this.nodeName = nodeName;
+        this.clusterNodes = List.copyOf(clusterNodes);
         this.log = log;
         this.net = net;
         this.runtime = runtime;
@@ -110,16 +137,28 @@ final class RaftTopic implements TopicService {
         // Whatever survived recovery is made durable before the core takes it as its persisted log.
         log.sync().join();
         HardState hs = log.hardState();
-        boolean alone = voters.size() == 1 && voters.get(0).equals(nodeName);
+        List<Membership> configs;
+        byte[] record = log.membershipRecord();
+        if (record != null) {
+            configs = MembershipCodec.fromRecord(record);
+        } else {
+            configs = List.of(Membership.bootstrap(clusterNodes, List.of()));
+            log.saveMembershipRecord(MembershipCodec.toRecord(configs));
+        }
+        Membership effective = effective(configs, log);
+        boolean alone = effective.voters().equals(List.of(nodeName)) && effective.learners().isEmpty();
         if (alone) {
             // A group of one: this node is the whole majority and no other leader can ever exist,
             // so every entry in its durable log is committed (the core would otherwise wait for a
             // write of the new term before exposing entries written before a restart).
             hs = new HardState(hs.term(), hs.votedFor(), Math.max(hs.commitIndex(), log.lastIndex()));
         }
-        this.core = new RaftNode(nodeName, voters, List.of(), config, new LogView(log), hs, random);
+        this.core = new RaftNode(nodeName, configs, config, new LogView(log), hs, random);
         this.durableLast = log.lastIndex();
         this.term = core.term();
+        this.lastVoters = core.voters();
+        this.lastLearners = core.learners();
+        this.members = new TopicMembers(core.voters(), core.learners(), lastConfigIndex(), Map.of());
         this.reads = new CommittedReads(name, log, core.commitIndex(), workers, runtime.timer());
         net.register(name, m -> actor.execute(() -> input(() -> core.step(m))));
         runtime.addTicker(ticker);
@@ -130,8 +169,21 @@ final class RaftTopic implements TopicService {
         }
         this.housekeeping = runtime.timer().scheduleWithFixedDelay(() -> actor.execute(this::housekeeping),
                 HOUSEKEEPING_MILLIS, HOUSEKEEPING_MILLIS, TimeUnit.MILLISECONDS);
-        LOG.info("Topic {} open on {}: voters {}, term {}, first index {}, last index {}, commit index {}", name,
-                nodeName, voters, core.term(), log.firstIndex(), log.lastIndex(), core.commitIndex());
+        LOG.info("Topic {} open on {}: voters {}, learners {}, term {}, first index {}, last index {}, commit index {}",
+                name, nodeName, core.voters(), core.learners(), core.term(), log.firstIndex(), log.lastIndex(), core.commitIndex());
+    }
+
+    /** The configuration in effect for this log: the last one whose carrier entry it holds (as RaftNode decides). */
+    private static Membership effective(List<Membership> configs, LogStore log) {
+        Membership in = configs.get(0);
+        for (Membership m : configs) {
+            boolean carried = m.index() < log.firstIndex()
+                    || (m.index() <= log.lastIndex() && log.termAt(m.index()) == m.term());
+            if (carried) {
+                in = m;
+            }
+        }
+        return in;
     }
 
     /** The core's read-only view of the durable log. */
@@ -180,6 +232,25 @@ final class RaftTopic implements TopicService {
         return new TopicStatus(name, log.firstIndex(), log.lastIndex(), reads.commitIndex(), term, role, leader);
     }
 
+    @Override
+    public TopicMembers members() {
+        return members;
+    }
+
+    @Override
+    public CompletableFuture<TopicMembers> changeMembers(TopicMembers.Change change, String node) {
+        CompletableFuture<TopicMembers> f = new CompletableFuture<>();
+        actor.execute(() -> input(() -> proposeMembership(change, node, f, true)));
+        return f;
+    }
+
+    @Override
+    public CompletableFuture<Void> transferLeadership(String node) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        actor.execute(() -> input(() -> startTransfer(node, f)));
+        return f;
+    }
+
     private void scheduleTick() {
         // coalesce: a topic whose actor is behind gets one tick, not a backlog
         if (tickQueued.compareAndSet(false, true)) {
@@ -205,6 +276,139 @@ final class RaftTopic implements TopicService {
                     ? new MalformedBatchException("no messages to send")
                     : new NotLeaderException(name, e.leader()));
         }
+    }
+
+    private void proposeMembership(TopicMembers.Change change, String node, CompletableFuture<TopicMembers> f,
+                                   boolean mayWriteBarrier) {
+        if (failure != null) {
+            f.completeExceptionally(failure);
+            return;
+        }
+        if (core.role() != Role.LEADER) {
+            f.completeExceptionally(new NotLeaderException(name, core.leader()));
+            return;
+        }
+        TreeSet<String> voters = new TreeSet<>(core.voters());
+        TreeSet<String> learners = new TreeSet<>(core.learners());
+        String refused = switch (change) {
+            case ADD_LEARNER -> !clusterNodes.contains(node)
+                    ? node + " is not a node of this cluster (add it to the peers of org.forestbus.node on every node first)"
+                    : voters.contains(node) || learners.contains(node) ? node + " is already a member" : null;
+            case PROMOTE -> !learners.contains(node) ? node + " is not a learner of topic " + name : null;
+            case REMOVE -> !voters.contains(node) && !learners.contains(node) ? node + " is not a member" : null;
+        };
+        if (refused != null) {
+            f.completeExceptionally(new ForestBusException(ErrorCode.BAD_REQUEST, refused));
+            return;
+        }
+        switch (change) {
+            case ADD_LEARNER -> learners.add(node);
+            case PROMOTE -> {
+                learners.remove(node);
+                voters.add(node);
+            }
+            case REMOVE -> {
+                voters.remove(node);
+                learners.remove(node);
+            }
+        }
+        try {
+            long index = core.proposeMembership(voters, learners);
+            membershipProposal = new MembershipProposal(index, core.term(), f);
+            LOG.info("Topic {}: proposed membership change {} {} at index {} (voters {} learners {})", name, change,
+                    node, index, voters, learners);
+        } catch (ProposalRejectedException e) {
+            if (e.reason() == ProposalRejectedException.Reason.CONFIG_CHANGE_PENDING && mayWriteBarrier
+                    && membershipProposal == null && lastConfigIndex() <= core.commitIndex()) {
+                // No entry of this term is committed yet (a new leader that has had no write): a
+                // change must not be stacked on one from an earlier term that may be uncommitted
+                // elsewhere. Commit an empty message of this term first, then retry once.
+                MessageBatch barrier = MessageBatch.of(new byte[0]);
+                CompletableFuture<long[]> b = new CompletableFuture<>();
+                propose(barrier, true, b);
+                b.whenComplete((ids, err) -> actor.execute(() -> {
+                    if (err != null) {
+                        f.completeExceptionally(err);
+                    } else {
+                        input(() -> proposeMembership(change, node, f, false));
+                    }
+                }));
+                return;
+            }
+            f.completeExceptionally(e.reason() == ProposalRejectedException.Reason.NOT_LEADER
+                    ? new NotLeaderException(name, e.leader())
+                    : new ForestBusException(ErrorCode.BAD_REQUEST, "membership change refused: "
+                    + (e.reason() == ProposalRejectedException.Reason.CONFIG_CHANGE_PENDING
+                    ? "the previous change is not committed yet" : "leadership transfer in progress")));
+        } catch (IllegalArgumentException e) {
+            f.completeExceptionally(new ForestBusException(ErrorCode.BAD_REQUEST, "membership change refused: "
+                    + e.getMessage()));
+        }
+    }
+
+    private void startTransfer(String node, CompletableFuture<Void> f) {
+        if (core.role() != Role.LEADER) {
+            f.completeExceptionally(new NotLeaderException(name, core.leader()));
+            return;
+        }
+        if (node.equals(nodeName)) {
+            f.complete(null);
+            return;
+        }
+        if (!core.voters().contains(node)) {
+            f.completeExceptionally(new ForestBusException(ErrorCode.BAD_REQUEST, node + " is not a voter of topic " + name));
+            return;
+        }
+        if (transferFuture != null) {
+            f.completeExceptionally(new ForestBusException(ErrorCode.BAD_REQUEST,
+                    "a leadership transfer to " + transferTarget + " is in progress"));
+            return;
+        }
+        core.transferLeadership(node);
+        transferTarget = node;
+        transferFuture = f;
+        LOG.info("Topic {}: transferring leadership to {}", name, node);
+    }
+
+    private void handOffLeadership() {
+        if (role != Role.LEADER || closed || failure != null) {
+            return;
+        }
+        long allowance = runtime.handoffAllowance(HANDOFF_MILLIS);
+        if (allowance == 0) {
+            LOG.info("Topic {}: closing without a leadership handoff (node-wide handoff budget used up)", name);
+            return;
+        }
+        long t0 = System.nanoTime();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        actor.execute(() -> input(() -> {
+            // a voter that already stores the whole log gets TIMEOUT_NOW at once; none: no handoff
+            String target = null;
+            for (Map.Entry<String, Long> e : core.matchIndexes().entrySet()) {
+                if (core.voters().contains(e.getKey()) && e.getValue() == core.lastIndex()) {
+                    target = e.getKey();
+                }
+            }
+            if (core.role() != Role.LEADER || failure != null || target == null) {
+                done.completeExceptionally(new IllegalStateException("no caught-up voter"));
+            } else {
+                startTransfer(target, done);
+            }
+        }));
+        try {
+            done.get(allowance, TimeUnit.MILLISECONDS);
+            LOG.info("Topic {}: handed leadership to {} before closing", name, leader);
+        } catch (Exception e) {
+            LOG.info("Topic {}: closing without a leadership handoff ({})", name, e.getCause() != null
+                    ? e.getCause().getMessage() : "it did not finish in " + allowance + " ms");
+        } finally {
+            runtime.handoffSpent((System.nanoTime() - t0) / 1_000_000);
+        }
+    }
+
+    private long lastConfigIndex() {
+        List<Membership> cs = core.membership();
+        return cs.get(cs.size() - 1).index();
     }
 
     /** Applies one input now, or queues it while a Ready is being persisted. */
@@ -246,18 +450,16 @@ final class RaftTopic implements TopicService {
     private void persist(Ready rd) {
         persisting = true;
         boolean wrote = false;
-        if (rd.membership() != null && !isStaticMembership(rd.membership())) {
-            // The voter set comes from org.forestbus.node and this driver never proposes a change
-            // (so it persists none); anything else means a peer runs a newer protocol: stop.
-            fail(new IllegalStateException("membership change received but membership changes are not "
-                    + "supported by this node yet: " + rd.membership()));
-            return;
-        }
         try {
             if (rd.resetTo() != 0) {
                 log.resetTo(rd.resetTo());
             } else if (rd.truncateFrom() != 0) {
                 log.truncateFrom(rd.truncateFrom());
+            }
+            if (rd.membership() != null) {
+                // before the carrier entries: on restart the core drops configurations whose
+                // carriers did not survive, but cannot recover one it was never given
+                log.saveMembershipRecord(MembershipCodec.toRecord(rd.membership()));
             }
             for (MessageBatch b : rd.entries()) {
                 log.append(b);
@@ -282,12 +484,6 @@ final class RaftTopic implements TopicService {
         } else {
             persisted(rd, null, false); // truncate/reset are durable on return; nothing else to sync
         }
-    }
-
-    /** True when the configuration is just the static voter set (a RESET re-announces it). */
-    private boolean isStaticMembership(List<org.forestbus.raft.core.Membership> configs) {
-        org.forestbus.raft.core.Membership last = configs.get(configs.size() - 1);
-        return last.learners().isEmpty() && last.voters().equals(core.voters());
     }
 
     private void persisted(Ready rd, Throwable err, boolean messagesSent) {
@@ -348,15 +544,18 @@ final class RaftTopic implements TopicService {
                 p.future.complete(ids); // on the actor: continuations must not block (TopicService contract)
             }
         }
+        MembershipProposal mp = membershipProposal;
+        if (mp != null && mp.index <= commit) {
+            membershipProposal = null;
+            if (termOrZero(mp.index) == mp.term) {
+                mp.future.complete(members());
+            } else {
+                mp.future.completeExceptionally(new NotLeaderException(name, core.leader()));
+            }
+        }
         while (!pending.isEmpty() && pending.peek().last <= commit) {
             Proposal p = pending.poll();
-            boolean ours;
-            try {
-                ours = log.termAt(p.last) == p.term;
-            } catch (RuntimeException e) {
-                ours = false;
-            }
-            if (ours) {
+            if (termOrZero(p.last) == p.term) {
                 long[] ids = p.ids();
                 p.future.complete(ids); // on the actor: continuations must not block (TopicService contract)
             } else {
@@ -365,11 +564,38 @@ final class RaftTopic implements TopicService {
         }
     }
 
+    private long termOrZero(long index) {
+        try {
+            return log.termAt(index);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
     private void publishRole() {
         Role now = core.role();
         term = core.term();
         leader = core.leader();
         role = now;
+        members = new TopicMembers(core.voters(), core.learners(), lastConfigIndex(), core.matchIndexes());
+        if (transferFuture != null) {
+            if (now != Role.LEADER && transferTarget.equals(leader)) {
+                transferFuture.complete(null);
+                transferFuture = null;
+            } else if (now == Role.LEADER ? core.leadTransferee() == null : leader != null) {
+                // (while the target campaigns this node is a follower that knows no leader: wait)
+                transferFuture.completeExceptionally(new ForestBusException(ErrorCode.INTERNAL_ERROR,
+                        "leadership transfer of topic " + name + " to " + transferTarget + " abandoned"
+                                + (now == Role.LEADER ? " (it did not catch up within an election timeout)"
+                                : " (leader is now " + leader + ")")));
+                transferFuture = null;
+            }
+        }
+        if (lastRole == Role.LEADER && now != Role.LEADER) {
+            // what is committed is committed whoever leads now (e.g. a leader that removed itself
+            // steps down the moment its removal commits): answer those clients with success
+            answerClients(core.commitIndex());
+        }
         if (lastRole == Role.LEADER && now != Role.LEADER && !pending.isEmpty()) {
             // Lost leadership: the outcome of these writes is unknown (a new leader may still
             // commit them). Tell the clients instead of leaving them waiting.
@@ -380,8 +606,18 @@ final class RaftTopic implements TopicService {
             }
             pending.clear();
         }
+        if (now != Role.LEADER && membershipProposal != null) {
+            membershipProposal.future.completeExceptionally(new NotLeaderException(name, core.leader()));
+            membershipProposal = null;
+        }
         if (now != lastRole) {
             LOG.info("Topic {} on {}: {} in term {} (leader {})", name, nodeName, now.label(), term, leader);
+        }
+        if (!core.voters().equals(lastVoters) || !core.learners().equals(lastLearners)) {
+            LOG.info("Topic {} on {}: members are now voters {} learners {} (configuration at index {})", name,
+                    nodeName, core.voters(), core.learners(), lastConfigIndex());
+            lastVoters = core.voters();
+            lastLearners = core.learners();
         }
         lastRole = now;
     }
@@ -423,13 +659,23 @@ final class RaftTopic implements TopicService {
             p.future.completeExceptionally(e);
         }
         pending.clear();
+        if (membershipProposal != null) {
+            membershipProposal.future.completeExceptionally(e);
+            membershipProposal = null;
+        }
         runtime.removeTicker(ticker); // a node that cannot persist must not vote or lead
         net.unregister(name);
         role = Role.FOLLOWER;
     }
 
-    /** Stops the topic: no more inputs, waiting clients answered, hard state saved, log closed. */
+    /**
+     * Stops the topic: a leader first hands leadership to its most caught-up voter (so clients
+     * see a new leader at once instead of after an election timeout; bounded by
+     * {@code HANDOFF_MILLIS}), then no more inputs, waiting clients answered, hard state saved,
+     * log closed.
+     */
     void close() {
+        handOffLeadership();
         runtime.removeTicker(ticker);
         net.unregister(name);
         housekeeping.cancel(false);
@@ -442,6 +688,12 @@ final class RaftTopic implements TopicService {
                 deferred.clear();
                 for (Proposal p : left) {
                     p.future.completeExceptionally(new ShuttingDownException("topic " + name));
+                }
+                if (membershipProposal != null) {
+                    membershipProposal.future.completeExceptionally(new ShuttingDownException("topic " + name));
+                }
+                if (transferFuture != null) {
+                    transferFuture.completeExceptionally(new ShuttingDownException("topic " + name));
                 }
                 reads.close();
                 if (unsavedHardState != null && failure == null) {

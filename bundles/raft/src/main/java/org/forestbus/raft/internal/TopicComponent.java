@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.NodeInfo;
 import org.forestbus.api.ReadResult;
+import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicService;
 import org.forestbus.api.TopicStatus;
 import org.forestbus.api.storage.LogConfig;
@@ -40,11 +41,12 @@ public final class TopicComponent implements TopicService {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("topic configuration without topic.name");
         }
-        // every node of the cluster is a voter of every topic (as in the original)
-        List<String> voters = node.peers().stream().map(NodeInfo.Peer::name).toList();
+        // a new topic starts with every node of the cluster as a voter (as in the original); its
+        // membership is stored with it and changes only through changeMembers
+        List<String> clusterNodes = node.peers().stream().map(NodeInfo.Peer::name).toList();
         LogStore log = logs.open(name, logConfig(config));
         try {
-            topic = new RaftTopic(name, node.nodeName(), voters, log, network, runtime, TopicRuntime.RAFT_CONFIG,
+            topic = new RaftTopic(name, node.nodeName(), clusterNodes, log, network, runtime, TopicRuntime.RAFT_CONFIG,
                     new SplittableRandom(), config.retention_check_interval_ms());
         } catch (RuntimeException e) {
             log.close();
@@ -81,5 +83,20 @@ public final class TopicComponent implements TopicService {
     @Override
     public TopicStatus status() {
         return topic.status();
+    }
+
+    @Override
+    public TopicMembers members() {
+        return topic.members();
+    }
+
+    @Override
+    public CompletableFuture<TopicMembers> changeMembers(TopicMembers.Change change, String node) {
+        return topic.changeMembers(change, node);
+    }
+
+    @Override
+    public CompletableFuture<Void> transferLeadership(String node) {
+        return topic.transferLeadership(node);
     }
 }

@@ -28,7 +28,12 @@ public final class TopicRuntime {
     public static final org.forestbus.raft.core.RaftConfig RAFT_CONFIG =
             org.forestbus.raft.core.RaftConfig.DEFAULTS.withElection(5, 2, 2);
 
+    static final long HANDOFF_BUDGET_MILLIS = 3000;
+    static final long HANDOFF_WINDOW_MILLIS = 30_000;
+
     private final ScheduledExecutorService timer;
+    private long handoffWindowStart = System.nanoTime();
+    private long handoffSpentMillis;
     private final ExecutorService workers;
     private final CopyOnWriteArrayList<Runnable> tickers = new CopyOnWriteArrayList<>();
 
@@ -47,6 +52,27 @@ public final class TopicRuntime {
 
     public void removeTicker(Runnable ticker) {
         tickers.remove(ticker);
+    }
+
+    /**
+     * Node-wide budget for closing leaders waiting on a leadership handoff: at most
+     * {@link #HANDOFF_BUDGET_MILLIS} of waiting in any {@link #HANDOFF_WINDOW_MILLIS}, so stopping
+     * a node with 1,000 topics (or a whole cluster at once, where the targets are stopping too)
+     * cannot take minutes. Returns how long this handoff may wait (0 = skip it).
+     */
+    public synchronized long handoffAllowance(long wantMillis) {
+        long now = System.nanoTime();
+        if (now - handoffWindowStart > TimeUnit.MILLISECONDS.toNanos(HANDOFF_WINDOW_MILLIS)) {
+            handoffWindowStart = now;
+            handoffSpentMillis = 0;
+        }
+        long allowed = Math.max(0, Math.min(wantMillis, HANDOFF_BUDGET_MILLIS - handoffSpentMillis));
+        return allowed;
+    }
+
+    /** Records time spent waiting on a handoff (see {@link #handoffAllowance}). */
+    public synchronized void handoffSpent(long millis) {
+        handoffSpentMillis += millis;
     }
 
     public ScheduledExecutorService timer() {

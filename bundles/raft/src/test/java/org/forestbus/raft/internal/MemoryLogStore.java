@@ -101,6 +101,9 @@ final class MemoryLogStore implements LogStore {
     @Override public synchronized void resetTo(long firstIndex) { records.clear(); first = firstIndex; }
     @Override public synchronized HardState hardState() { return hardState; }
     @Override public synchronized void saveHardState(HardState state) { hardState = state; }
+    byte[] membership;
+    @Override public synchronized byte[] membershipRecord() { return membership == null ? null : membership.clone(); }
+    @Override public synchronized void saveMembershipRecord(byte[] record) { membership = record.clone(); }
     @Override public long applyRetention(long maxDeletableIndex) { return 0; }
     @Override public LogStats stats() { return new LogStats(1, 0); }
     @Override public synchronized void close() { closed = true; }
