@@ -142,10 +142,55 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
                             send(ex, topics.require(name));
                         }
                     }
+                    case "/members" -> {
+                        TopicService t = topics.require(name);
+                        if ("GET".equals(method)) {
+                            ex.respond(200, wire.members(ex.cbor, members(t)));
+                        } else {
+                            ex.allow(method, "GET, POST", path);
+                            changeMembers(ex, t);
+                        }
+                    }
+                    case "/leader" -> {
+                        ex.allow(method, "POST", path);
+                        String to = requiredParam(query(ex.request), "node");
+                        continueWith(ex, topics.require(name).transferLeadership(to), v -> wire.leader(ex.cbor, to));
+                    }
                     default -> throw HttpError.notFound("no route " + path);
                 }
             }
         }
+    }
+
+    private static org.forestbus.api.TopicMembers members(TopicService t) {
+        try {
+            return t.members();
+        } catch (UnsupportedOperationException e) {
+            throw HttpError.notFound("topic " + t.name() + " has no replicated membership");
+        }
+    }
+
+    /** {@code POST /topics/{t}/members?change=add-learner|promote|remove&node=N}: answers when the change commits. */
+    private void changeMembers(Exchange ex, TopicService t) {
+        Fields q = query(ex.request);
+        String change = requiredParam(q, "change");
+        String node = requiredParam(q, "node");
+        org.forestbus.api.TopicMembers.Change c = switch (change.trim().toLowerCase(Locale.ROOT)) {
+            case "add-learner" -> org.forestbus.api.TopicMembers.Change.ADD_LEARNER;
+            case "promote" -> org.forestbus.api.TopicMembers.Change.PROMOTE;
+            case "remove" -> org.forestbus.api.TopicMembers.Change.REMOVE;
+            default -> throw HttpError.badRequest("parameter change must be add-learner, promote or remove, got '"
+                    + change + "'");
+        };
+        continueWith(ex, t.changeMembers(c, node), m -> wire.members(ex.cbor, m));
+    }
+
+    private static String requiredParam(Fields q, String name) {
+        String v = q.getValue(name);
+        if (v == null || v.isBlank()) {
+            throw HttpError.badRequest("parameter " + name + " is required");
+        }
+        return v.trim();
     }
 
     private void cluster(Exchange ex) {

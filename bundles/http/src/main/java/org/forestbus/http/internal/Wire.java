@@ -248,6 +248,31 @@ final class Wire {
         });
     }
 
+    /** {@code {"voters":[..],"learners":[..],"configIndex":N,"replicated":{"node":index,..}}} */
+    ByteBuffer members(boolean isCbor, org.forestbus.api.TopicMembers m) {
+        return write(isCbor, 128 + 32 * (m.voters().size() + m.learners().size()), g -> {
+            g.writeStartObject();
+            writeStrings(g, "voters", m.voters());
+            writeStrings(g, "learners", m.learners());
+            g.writeNumberField("configIndex", m.configIndex());
+            g.writeObjectFieldStart("replicated");
+            for (java.util.Map.Entry<String, Long> e : new java.util.TreeMap<>(m.matchIndexes()).entrySet()) {
+                g.writeNumberField(e.getKey(), e.getValue());
+            }
+            g.writeEndObject();
+            g.writeEndObject();
+        });
+    }
+
+    /** {@code {"leader":"node"}} */
+    ByteBuffer leader(boolean isCbor, String leader) {
+        return write(isCbor, 64, g -> {
+            g.writeStartObject();
+            g.writeStringField("leader", leader);
+            g.writeEndObject();
+        });
+    }
+
     ByteBuffer health(boolean isCbor) {
         return write(isCbor, 32, g -> {
             g.writeStartObject();

@@ -11,6 +11,7 @@ import org.forestbus.api.ForestBusException;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.ReadResult;
 import org.forestbus.api.Role;
+import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicService;
 import org.forestbus.api.TopicStatus;
 
@@ -86,6 +87,46 @@ final class FakeTopic implements TopicService {
             }
         }
         return CompletableFuture.completedFuture(ids);
+    }
+
+    // membership: a leader with voters n1..n3; changes apply at once, or fail with `failure`
+    final List<String> voters = new ArrayList<>(List.of("n1", "n2", "n3"));
+    final List<String> learners = new ArrayList<>();
+    volatile String transferredTo;
+
+    @Override
+    public synchronized TopicMembers members() {
+        return new TopicMembers(voters, learners, 7, java.util.Map.of("n2", 5L, "n3", (long) log.size()));
+    }
+
+    @Override
+    public synchronized CompletableFuture<TopicMembers> changeMembers(TopicMembers.Change change, String node) {
+        RuntimeException f = failure.get();
+        if (f != null) {
+            return CompletableFuture.failedFuture(f);
+        }
+        switch (change) {
+            case ADD_LEARNER -> learners.add(node);
+            case PROMOTE -> {
+                learners.remove(node);
+                voters.add(node);
+            }
+            case REMOVE -> {
+                voters.remove(node);
+                learners.remove(node);
+            }
+        }
+        return CompletableFuture.completedFuture(members());
+    }
+
+    @Override
+    public CompletableFuture<Void> transferLeadership(String node) {
+        RuntimeException f = failure.get();
+        if (f != null) {
+            return CompletableFuture.failedFuture(f);
+        }
+        transferredTo = node;
+        return CompletableFuture.completedFuture(null);
     }
 
     @Override

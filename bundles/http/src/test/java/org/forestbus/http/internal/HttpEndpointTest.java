@@ -353,6 +353,36 @@ class HttpEndpointTest {
     }
 
     @Test
+    void membersAreShownAndChangedAndLeadershipTransferred() throws Exception {
+        JsonNode m = get("/topics/orders/members").json();
+        assertThat(JSON.convertValue(m.get("voters"), List.class)).containsExactly("n1", "n2", "n3");
+        assertThat(JSON.convertValue(m.get("learners"), List.class)).isEmpty();
+        assertThat(m.get("configIndex").asLong()).isEqualTo(7);
+        assertThat(m.get("replicated").get("n2").asLong()).isEqualTo(5);
+
+        Resp added = post("/topics/orders/members?change=add-learner&node=n4", null, new byte[0]);
+        assertThat(added.status()).as(added.text()).isEqualTo(200);
+        assertThat(JSON.convertValue(added.json().get("learners"), List.class)).containsExactly("n4");
+        Resp promoted = post("/topics/orders/members?change=PROMOTE&node=n4", null, new byte[0]);
+        assertThat(JSON.convertValue(promoted.json().get("voters"), List.class)).containsExactly("n1", "n2", "n3", "n4");
+
+        assertError(post("/topics/orders/members?change=grow&node=n4", null, new byte[0]), 400, ErrorCode.BAD_REQUEST,
+                "add-learner, promote or remove");
+        assertError(post("/topics/orders/members?change=remove", null, new byte[0]), 400, ErrorCode.BAD_REQUEST,
+                "parameter node is required");
+
+        Resp moved = post("/topics/orders/leader?node=n2", null, new byte[0]);
+        assertThat(moved.status()).as(moved.text()).isEqualTo(200);
+        assertThat(moved.json().get("leader").asText()).isEqualTo("n2");
+        assertThat(orders.transferredTo).isEqualTo("n2");
+
+        orders.failure.set(new NotLeaderException("orders", "n2"));
+        Resp r = post("/topics/orders/members?change=remove&node=n3", null, new byte[0]);
+        assertError(r, 421, ErrorCode.NOT_LEADER, "not the leader");
+        assertThat(r.json().get("leader").asText()).isEqualTo("10.0.0.2:8002");
+    }
+
+    @Test
     void shuttingDownTopicIs503() throws Exception {
         orders.failure.set(new ShuttingDownException("topic orders"));
         assertError(get("/topics/orders/messages"), 503, ErrorCode.SHUTTING_DOWN, "shutting down");

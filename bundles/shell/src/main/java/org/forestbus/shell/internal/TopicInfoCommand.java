@@ -8,6 +8,7 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.forestbus.api.NodeInfo;
+import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicRegistry;
 import org.forestbus.api.TopicStatus;
 
@@ -38,6 +39,18 @@ public class TopicInfoCommand implements Action {
         out.println("First index  : " + s.firstIndex());
         out.println("Last index   : " + s.lastIndex());
         out.println("Commit index : " + s.commitIndex());
+        try {
+            TopicMembers m = registry.require(topic).members();
+            out.println("Voters       : " + String.join(", ", m.voters()));
+            out.println("Learners     : " + (m.learners().isEmpty() ? "-" : String.join(", ", m.learners())));
+            if (!m.matchIndexes().isEmpty()) {
+                StringBuilder sb = new StringBuilder();
+                m.matchIndexes().forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append('=').append(v));
+                out.println("Replicated   : " + sb);
+            }
+        } catch (UnsupportedOperationException e) {
+            // a topic service without replicated membership
+        }
         return null;
     }
 }

@@ -15,6 +15,7 @@ import org.forestbus.api.ForestBusException;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.ReadResult;
 import org.forestbus.api.Role;
+import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicRegistry;
 import org.forestbus.api.TopicService;
 import org.forestbus.api.TopicStatus;
@@ -46,6 +47,34 @@ class CommandsTest {
 
         public synchronized TopicStatus status() {
             return new TopicStatus("orders", 1, messages.size(), messages.size(), 3, Role.LEADER, "node1");
+        }
+
+        // membership: node4 "catches up" after two refused promotions
+        List<String> voters = new ArrayList<>(List.of("node1", "node2", "node3"));
+        List<String> learners = new ArrayList<>();
+        int refusals = 2;
+
+        public synchronized TopicMembers members() {
+            return new TopicMembers(voters, learners, 0, java.util.Map.of("node4", 7L - Math.max(0, refusals)));
+        }
+
+        public synchronized CompletableFuture<TopicMembers> changeMembers(TopicMembers.Change c, String node) {
+            switch (c) {
+                case ADD_LEARNER -> learners.add(node);
+                case PROMOTE -> {
+                    if (refusals-- > 0) {
+                        return CompletableFuture.failedFuture(new ForestBusException(ErrorCode.BAD_REQUEST,
+                                "membership change refused: learner " + node + " has not caught up"));
+                    }
+                    learners.remove(node);
+                    voters.add(node);
+                }
+                case REMOVE -> {
+                    voters.remove(node);
+                    learners.remove(node);
+                }
+            }
+            return CompletableFuture.completedFuture(members());
         }
     }
 
@@ -98,6 +127,46 @@ class CommandsTest {
         cmd.noFormat = false;
         cmd.execute();
         assertThat(output()).contains("Topic").contains("Leader").contains("Commit").contains("orders");
+    }
+
+    @Test
+    void memberAddWithVoterWaitsForCatchUpThenPromotes() throws Exception {
+        TopicMemberAddCommand add = new TopicMemberAddCommand();
+        add.registry = registry;
+        add.out = out;
+        add.topic = "orders";
+        add.node = "node4";
+        add.voter = true;
+        add.pollMillis = 1;
+        add.execute();
+        String nl = System.lineSeparator();
+        assertThat(output()).isEqualTo("Added node4 to orders as a learner; voters [node1, node2, node3], learners [node4]" + nl
+                + "Waiting for node4 to catch up: 6 / 0" + nl
+                + "Waiting for node4 to catch up: 7 / 0" + nl
+                + "Promoted node4 to voter of orders; voters [node1, node2, node3, node4], learners []" + nl);
+
+        buffer.reset();
+        TopicMemberRemoveCommand rm = new TopicMemberRemoveCommand();
+        rm.registry = registry;
+        rm.out = out;
+        rm.topic = "orders";
+        rm.node = "node1";
+        rm.execute();
+        assertThat(output()).isEqualTo("Removed node1 from orders; voters [node2, node3, node4], learners []" + nl);
+
+        buffer.reset();
+        TopicInfoCommand info = new TopicInfoCommand();
+        info.registry = registry;
+        info.out = out;
+        info.topic = "orders";
+        info.node = new org.forestbus.api.NodeInfo() {
+            public String clusterId() { return "c"; }
+            public String nodeName() { return "node2"; }
+            public List<Peer> peers() { return List.of(); }
+        };
+        info.execute();
+        assertThat(output()).contains("Voters       : node2, node3, node4" + nl).contains("Learners     : -" + nl)
+                .contains("Replicated   : node4=7" + nl);
     }
 
     @Test
