@@ -499,18 +499,30 @@ public final class RaftNode {
         HardState hs = hardState();
         boolean changed = !hs.equals(savedHardState);
         boolean must = changed && (hs.term() != savedHardState.term() || !Objects.equals(hs.votedFor(), savedHardState.votedFor()));
+        boolean pipelinable = state == State.LEADER && !must && !configsChanged && log.pendingResetTo() == 0
+                && log.pendingTruncateFrom() == 0 && onlyReplication(msgs);
         Ready rd = new Ready(changed ? hs : null, must, configsChanged ? List.copyOf(configs) : null,
                 log.pendingResetTo(), log.pendingTruncateFrom(),
-                log.pendingOffset(), log.pendingEntries(), msgs, reportedCommit, commit);
+                log.pendingOffset(), log.pendingEntries(), msgs, reportedCommit, commit, pipelinable);
         configsChanged = false;
         msgs.clear();
         readyOutstanding = true;
         return rd;
     }
 
+    private static boolean onlyReplication(List<Message> ms) {
+        for (Message m : ms) {
+            if (m.type() != MessageType.APPEND && m.type() != MessageType.HEARTBEAT && m.type() != MessageType.RESET) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * The driver persisted {@code rd} (log changes durable, hard state saved) and sent its
-     * messages. The leader now counts its own new entries toward the commit quorum.
+     * messages. Everything in the log is durable now (so after pipelined Readies the driver's
+     * sync for this one must cover them too); the leader counts all of it toward the quorum.
      */
     public void advance(Ready rd) {
         if (!readyOutstanding) {
@@ -524,6 +536,46 @@ public final class RaftNode {
         }
         reportedCommit = rd.commitIndex();
         if (state == State.LEADER) {
+            progress.get(id).maybeUpdate(durableIndex);
+            maybeCommitAndStepDown();
+        }
+    }
+
+    /**
+     * Leader pipelining (Raft thesis §10.2.1): the driver wrote a {@link Ready#pipelinable()}
+     * Ready's entries to the log (not yet durable), sent its messages and saved its commit-only
+     * hard state lazily; it is fsyncing the entries in the background and will report that with
+     * {@link #durable(long, long)}. Everything {@link #advance} does except counting the new
+     * entries toward the commit quorum: the leader's own vote for them waits for durability,
+     * followers' votes do not (a majority of other voters may commit them first).
+     *
+     * @throws IllegalArgumentException when {@code rd} is not pipelinable
+     */
+    public void advanceWritten(Ready rd) {
+        if (!readyOutstanding) {
+            throw new IllegalStateException("no Ready outstanding");
+        }
+        if (!rd.pipelinable()) {
+            throw new IllegalArgumentException("not a pipelinable Ready: " + rd);
+        }
+        readyOutstanding = false;
+        log.stabilized(); // the entries are in the log (readable), only not yet durable
+        if (rd.hardState() != null) {
+            savedHardState = rd.hardState();
+        }
+        reportedCommit = rd.commitIndex();
+    }
+
+    /**
+     * The driver's background fsync for entries written in {@code writeTerm} completed: the log
+     * is durable up to {@code index}. Ignored unless this node still leads in {@code writeTerm}
+     * (a leader never rewrites its log within its term, so those entries are the ones synced;
+     * after a term change the driver's full syncs report durability through {@link #advance}).
+     */
+    public void durable(long index, long writeTerm) {
+        checkInput();
+        if (state == State.LEADER && writeTerm == term && index > durableIndex && index <= log.lastIndex()) {
+            durableIndex = index;
             progress.get(id).maybeUpdate(durableIndex);
             maybeCommitAndStepDown();
         }

@@ -27,6 +27,16 @@ import org.forestbus.api.storage.HardState;
  *
  * <p>{@code advance(ready)} tells the node that steps 1-4 are durable; the leader only then counts
  * its own copy of the entries toward the commit quorum.
+ *
+ * <p><b>Leader pipelining.</b> When {@link #pipelinable()} (a leader's Ready that changes no term
+ * or vote, truncates and resets nothing, carries no membership and sends only
+ * APPEND/HEARTBEAT/RESET), the driver may instead append the entries, send the messages, answer
+ * the clients up to {@link #commitIndex()} (committed means durable on a majority, which
+ * the leader's own copy is not part of unless it was durable), call
+ * {@link RaftNode#advanceWritten(Ready)} at once and report the background fsync with
+ * {@link RaftNode#durable(long, long)}: the next Ready can then be written while the previous
+ * one syncs. A later non-pipelinable Ready must sync the whole log before its
+ * {@code advance}, which declares everything durable.
  */
 public final class Ready {
     private final HardState hardState;
@@ -39,9 +49,12 @@ public final class Ready {
     private final List<Message> messages;
     private final long previousCommitIndex;
     private final long commitIndex;
+    private final boolean pipelinable;
 
     Ready(HardState hardState, boolean mustSaveHardState, List<Membership> membership, long resetTo, long truncateFrom, long firstEntryIndex,
-          List<MessageBatch> entries, List<Message> messages, long previousCommitIndex, long commitIndex) {
+          List<MessageBatch> entries, List<Message> messages, long previousCommitIndex, long commitIndex,
+          boolean pipelinable) {
+        this.pipelinable = pipelinable;
         this.hardState = hardState;
         this.mustSaveHardState = mustSaveHardState;
         this.membership = membership;
@@ -52,6 +65,11 @@ public final class Ready {
         this.messages = List.copyOf(messages);
         this.previousCommitIndex = previousCommitIndex;
         this.commitIndex = commitIndex;
+    }
+
+    /** True when this Ready may be handled with {@link RaftNode#advanceWritten} (see the class comment). */
+    public boolean pipelinable() {
+        return pipelinable;
     }
 
     /** Hard state to save, or null when unchanged. */

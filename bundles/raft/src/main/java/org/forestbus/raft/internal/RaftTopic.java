@@ -99,6 +99,9 @@ final class RaftTopic implements TopicService {
     private CompletableFuture<Void> transferFuture;
     private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
     private boolean persisting;
+    /** Bumped by every non-pipelined Ready: its full sync supersedes background syncs issued before. */
+    private long pipelineEpoch;
+    private int backgroundSyncs;
     private boolean flushQueued;
     private HardState unsavedHardState; // commit-only change not yet written
     private long durableLast;
@@ -382,11 +385,13 @@ final class RaftTopic implements TopicService {
         long t0 = System.nanoTime();
         CompletableFuture<Void> done = new CompletableFuture<>();
         actor.execute(() -> input(() -> {
-            // a voter that already stores the whole log gets TIMEOUT_NOW at once; none: no handoff
+            // the most caught-up voter: TIMEOUT_NOW once it stores the whole log (at once if it does)
             String target = null;
+            long best = -1;
             for (Map.Entry<String, Long> e : core.matchIndexes().entrySet()) {
-                if (core.voters().contains(e.getKey()) && e.getValue() == core.lastIndex()) {
+                if (core.voters().contains(e.getKey()) && e.getValue() > best) {
                     target = e.getKey();
+                    best = e.getValue();
                 }
             }
             if (core.role() != Role.LEADER || failure != null || target == null) {
@@ -448,7 +453,12 @@ final class RaftTopic implements TopicService {
     }
 
     private void persist(Ready rd) {
+        if (rd.pipelinable()) {
+            persistPipelined(rd);
+            return;
+        }
         persisting = true;
+        pipelineEpoch++; // background syncs issued before this Ready no longer report durability
         boolean wrote = false;
         try {
             if (rd.resetTo() != 0) {
@@ -469,24 +479,69 @@ final class RaftTopic implements TopicService {
             fail(e);
             return;
         }
-        if (wrote) {
-            // Raft thesis §10.2.1: a leader may send entries to its followers while it writes them
-            // to its own disk, halving commit latency; it counts itself toward the commit quorum
-            // only once they are durable (the core does that on advance). Only a leader's
-            // replication traffic goes early, and only from a Ready that changes no term or vote.
-            boolean early = core.role() == Role.LEADER && !rd.mustSaveHardState()
-                    && rd.messages().stream().allMatch(m -> m.type() == MessageType.APPEND
-                            || m.type() == MessageType.HEARTBEAT);
-            if (early) {
-                rd.messages().forEach(m -> net.send(name, m));
-            }
-            log.sync().whenComplete((d, err) -> actor.execute(() -> persisted(rd, err, early)));
+        if (wrote || backgroundSyncs > 0) {
+            // advance() declares the whole log durable: this sync also covers entries written by
+            // pipelined Readies whose background syncs are still running
+            long covered = log.lastIndex();
+            log.sync().whenComplete((d, err) -> actor.execute(() -> persisted(rd, err, covered)));
         } else {
-            persisted(rd, null, false); // truncate/reset are durable on return; nothing else to sync
+            persisted(rd, null, -1); // truncate/reset are durable on return; nothing else to sync
         }
     }
 
-    private void persisted(Ready rd, Throwable err, boolean messagesSent) {
+    /**
+     * A leader's Ready handled without waiting for its fsync (Raft thesis §10.2.1; the core's
+     * {@link Ready} "leader pipelining"): append, send, answer what is committed, advance, and
+     * sync in the background; the next Ready can be written meanwhile. The leader counts its
+     * own copy toward the quorum only when the sync reports ({@link RaftNode#durable}); clients
+     * are answered only for committed indexes (durable on a majority) or, without
+     * waitForCommit, once durable here.
+     */
+    private void persistPipelined(Ready rd) {
+        boolean wrote = false;
+        try {
+            for (MessageBatch b : rd.entries()) {
+                log.append(b);
+                wrote = true;
+            }
+        } catch (RuntimeException e) {
+            fail(e);
+            return;
+        }
+        if (rd.hardState() != null) {
+            unsavedHardState = rd.hardState(); // commit only (pipelinable): written by housekeeping
+        }
+        for (Message m : rd.messages()) {
+            net.send(name, m);
+        }
+        reads.advance(rd.commitIndex());
+        answerClients(rd.commitIndex());
+        core.advanceWritten(rd);
+        if (wrote) {
+            long last = rd.lastEntryIndex();
+            long writeTerm = core.term();
+            long epoch = pipelineEpoch;
+            backgroundSyncs++;
+            log.sync().whenComplete((d, err) -> actor.execute(() -> {
+                backgroundSyncs--;
+                if (closed) {
+                    return;
+                }
+                if (err != null) {
+                    fail(err);
+                } else if (epoch == pipelineEpoch) {
+                    durableLast = Math.max(durableLast, last);
+                    input(() -> core.durable(last, writeTerm));
+                    if (!persisting) {
+                        answerClients(reads.commitIndex()); // clients without waitForCommit
+                    }
+                }
+            }));
+        }
+        requestFlush();
+    }
+
+    private void persisted(Ready rd, Throwable err, long synced) {
         if (closed) {
             return;
         }
@@ -507,15 +562,13 @@ final class RaftTopic implements TopicService {
             fail(e);
             return;
         }
-        if (!rd.entries().isEmpty()) {
-            durableLast = rd.lastEntryIndex();
+        if (synced >= 0) {
+            durableLast = synced;
         } else if (rd.resetTo() != 0 || rd.truncateFrom() != 0) {
             durableLast = log.lastIndex();
         }
-        if (!messagesSent) {
-            for (Message m : rd.messages()) {
-                net.send(name, m);
-            }
+        for (Message m : rd.messages()) {
+            net.send(name, m);
         }
         reads.advance(rd.commitIndex());
         answerClients(rd.commitIndex());

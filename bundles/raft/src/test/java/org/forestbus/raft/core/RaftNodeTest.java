@@ -618,4 +618,57 @@ class RaftNodeTest {
         assertThat(node.state()).isEqualTo(RaftNode.State.CANDIDATE);
         assertThat(drain()).filteredOn(m -> m.type() == MessageType.VOTE).allMatch(Message::transfer).hasSize(2);
     }
+
+    // ---------------------------------------------------------------- leader pipelining (thesis §10.2.1)
+
+    @Test
+    void groupOfOneCommitsAWrittenEntryOnlyOnceItIsDurable() {
+        leaderOf(1);
+        long first = node.propose(MessageBatch.of(List.of(new byte[] {1}, new byte[] {2})));
+        Ready rd = node.ready();
+        assertThat(rd.pipelinable()).isTrue();
+        log.apply(rd);
+        node.advanceWritten(rd);
+        assertThat(node.commitIndex()).as("written, not durable: not committed").isEqualTo(first - 1);
+        node.durable(first + 1, node.term() + 1); // a sync from another term reports nothing
+        assertThat(node.commitIndex()).isEqualTo(first - 1);
+        node.durable(first, node.term());
+        assertThat(node.commitIndex()).isEqualTo(first);
+        node.durable(first + 1, node.term());
+        assertThat(node.commitIndex()).isEqualTo(first + 1);
+        assertThat(node.hasReady()).isTrue();
+        assertThat(node.ready().commitIndex()).isEqualTo(first + 1);
+    }
+
+    @Test
+    void aMajorityOfFollowersCommitsWhatTheLeaderHasOnlyWritten() {
+        leaderOf(3);
+        node.step(appendResp("b", "a", node.term(), 0)); // probes answered: both replicate
+        node.step(appendResp("c", "a", node.term(), 0));
+        drain();
+        long first = node.propose(MessageBatch.of(new byte[] {7}));
+        Ready rd = node.ready();
+        assertThat(rd.pipelinable()).isTrue();
+        assertThat(rd.messages()).extracting(Message::type).containsOnly(MessageType.APPEND);
+        log.apply(rd);
+        node.advanceWritten(rd);
+        node.step(appendResp("b", "a", node.term(), first));
+        assertThat(node.commitIndex()).as("leader (not durable) + b is not a majority of 3").isEqualTo(first - 1);
+        node.step(appendResp("c", "a", node.term(), first));
+        assertThat(node.commitIndex()).as("b + c durable: a majority").isEqualTo(first);
+    }
+
+    @Test
+    void readiesThatChangeTermVoteOrLogShapeAreNotPipelinable() {
+        create("a", List.of("a", "b", "c"), CFG, new MemLog(), HardState.INITIAL);
+        node.campaign();
+        Ready rd = node.ready();
+        assertThat(rd.pipelinable()).as("candidate with a new term and vote").isFalse();
+        assertThatThrownBy(() -> node.advanceWritten(rd)).isInstanceOf(IllegalArgumentException.class);
+        node.advance(rd);
+        create("a", List.of("a", "b", "c"), CFG, new MemLog(), HardState.INITIAL);
+        node.step(append("b", 1, 0, 0, batch(1), 0));
+        Ready f = node.ready();
+        assertThat(f.pipelinable()).as("follower").isFalse();
+    }
 }

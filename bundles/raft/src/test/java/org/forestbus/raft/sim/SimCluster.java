@@ -53,6 +53,11 @@ final class SimCluster {
     long events;
     private long trace = 17;
     int maxSyncMs;
+    /** Planted bug for the checker's self-test: a pipelining leader counts itself before its fsync. */
+    boolean plantEarlyDurable;
+    long pipelinedReadies;
+    /** Leaders handle pipelinable Readies without waiting for their fsync (half of the seeds). */
+    final boolean pipelining;
     /** Planted bug for the checker's self-test: every node's fsync is a no-op (the original's OSSYNC). */
     void plantLyingFsync() {
         for (SimNode n : nodes.values()) {
@@ -96,6 +101,8 @@ final class SimCluster {
     /** {@code spares} extra nodes run outside the configuration until a membership change adds them. */
     SimCluster(long seed, int voters, int learners, int spares, RaftConfig cfg) {
         this.rnd = new SplittableRandom(seed);
+        this.pipelining = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 11).nextBoolean(); // not from rnd: traces of
+        // seeds without pipelining stay what they were
         this.net = new SimNetwork(rnd.split());
         this.cfg = cfg;
         List<String> v = new ArrayList<>();
@@ -220,6 +227,21 @@ final class SimCluster {
     void drain(SimNode n) {
         try {
             while (n.alive && n.outstanding == null && n.beginReady()) {
+                if (pipelining && n.outstanding.pipelinable()) {
+                    pipelinedReadies++;
+                    long last = n.outstanding.lastEntryIndex();
+                    boolean wrote = !n.outstanding.entries().isEmpty();
+                    send(n.completePipelined());
+                    if (wrote && plantEarlyDurable) {
+                        n.core.durable(last, n.core.term()); // the planted bug: no wait for the fsync
+                    }
+                    checkWrites(n);
+                    if (wrote) {
+                        backgroundSync(n, last, n.core.term());
+                    }
+                    continue;
+                }
+                n.pipelineEpoch++;
                 int d = maxSyncMs == 0 ? 0 : rnd.nextInt(maxSyncMs + 1);
                 if (d == 0) {
                     finishReady(n);
@@ -232,6 +254,26 @@ final class SimCluster {
             checker.violation("node " + n.id + " threw " + ex);
             n.crash();
         }
+    }
+
+    /**
+     * The fsync of a pipelined Ready, completing after 0..maxSyncMs: only then are its entries
+     * durable (a power loss before drops them) and does the leader count itself for them.
+     */
+    private void backgroundSync(SimNode n, long last, long term) {
+        int inc = n.incarnation;
+        long epoch = n.pipelineEpoch;
+        int d = maxSyncMs == 0 ? 0 : rnd.nextInt(maxSyncMs + 1);
+        queue.add(new Event(now + d, seq++, ACTION, -1, 0, null, () -> {
+            if (!n.alive || n.incarnation != inc || n.pipelineEpoch != epoch) {
+                return; // crashed, or a later full sync covers it
+            }
+            n.log.syncUpTo(last);
+            if (n.outstanding == null) { // (a non-pipelined Ready would have bumped the epoch)
+                n.core.durable(last, term);
+                drain(n);
+            }
+        }));
     }
 
     private void finishReady(SimNode n) {

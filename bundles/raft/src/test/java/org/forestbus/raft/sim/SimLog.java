@@ -97,6 +97,14 @@ final class SimLog implements RaftLog {
         synced = entries.size();
     }
 
+    /** An fsync that covers the entries up to {@code index} (written before it was issued). */
+    void syncUpTo(long index) {
+        if (lyingFsync) {
+            return;
+        }
+        synced = (int) Math.max(synced, Math.min(entries.size(), index - first + 1));
+    }
+
     void truncateFrom(long index) {
         if (index > lastIndex()) {
             return;

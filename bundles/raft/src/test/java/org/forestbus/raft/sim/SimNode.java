@@ -97,6 +97,28 @@ final class SimNode {
         return new ArrayList<>(rd.messages());
     }
 
+    /** Bumped by every non-pipelined Ready: background syncs issued before it report nothing. */
+    long pipelineEpoch;
+
+    /**
+     * Completes the outstanding pipelinable Ready without waiting for its fsync (the real
+     * driver's leader pipelining): entries stay unsynced until a background sync event;
+     * messages go now; committed indexes are exposed now.
+     */
+    List<Message> completePipelined() {
+        Ready rd = outstanding;
+        if (rd.hardState() != null) {
+            checker.onSaveHardState(this, rd.hardState());
+            log.saveHardState(rd.hardState());
+        }
+        outstanding = null;
+        core.advanceWritten(rd);
+        long before = exposedCommit;
+        exposedCommit = Math.max(exposedCommit, rd.commitIndex());
+        checker.onExpose(this, before, exposedCommit);
+        return new ArrayList<>(rd.messages());
+    }
+
     /** Process crash: volatile state gone, unsynced entries survive in the page cache. */
     void crash() {
         alive = false;

@@ -15,7 +15,8 @@ import org.forestbus.raft.core.RaftConfig;
 final class SimRunner {
 
     record Result(long seed, String shape, long events, long acks, long reads, List<String> violations, int violationCount,
-                  boolean livenessFailure, long traceHash, long elections, long truncations, long resets, long membershipChanges) {
+                  boolean livenessFailure, long traceHash, long elections, long truncations, long resets, long membershipChanges,
+                  long pipelinedReadies) {
     }
 
     static Result run(long seed) {
@@ -24,6 +25,14 @@ final class SimRunner {
 
     /** @param plantNoFsync run with a planted bug: fsync is a no-op on every node (the original's D1) */
     static Result run(long seed, boolean plantNoFsync) {
+        return run(seed, plantNoFsync, false);
+    }
+
+    /**
+     * @param plantEarlyDurable run with a planted pipelining bug: a pipelining leader counts its
+     *                          own copy as durable as soon as it is written
+     */
+    static Result run(long seed, boolean plantNoFsync, boolean plantEarlyDurable) {
         SplittableRandom r = new SplittableRandom(seed ^ 0x5DEECE66DL);
         int[] sizes = {1, 2, 3, 3, 3, 3, 4, 5, 5, 6, 7};
         int voters = sizes[r.nextInt(sizes.length)];
@@ -42,6 +51,7 @@ final class SimRunner {
         if (plantNoFsync) {
             c.plantLyingFsync();
         }
+        c.plantEarlyDurable = plantEarlyDurable;
         double[] drops = {0, 0, 0.05, 0.15, 0.3};
         c.net.dropRate = drops[r.nextInt(drops.length)];
         c.net.duplicateRate = r.nextInt(3) == 0 ? 0.1 : 0;
@@ -103,7 +113,7 @@ final class SimRunner {
             }
         }
         return new Result(seed, shape, c.events, c.acks, c.checker.reads, c.checker.violations(), c.checker.violationCount(), !live, c.traceHash(),
-                c.checker.elections, c.checker.truncations, c.checker.resets, c.membershipChanges);
+                c.checker.elections, c.checker.truncations, c.checker.resets, c.membershipChanges, c.pipelinedReadies);
     }
 
     /** A random single-server change proposed on the leader (refusals are expected and ignored). */

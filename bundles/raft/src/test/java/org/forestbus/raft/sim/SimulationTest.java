@@ -26,6 +26,7 @@ class SimulationTest {
         long truncations = 0;
         long resets = 0;
         long configChanges = 0;
+        long pipelined = 0;
         int violations = 0;
         int liveness = 0;
         List<String> failures = new ArrayList<>();
@@ -40,6 +41,7 @@ class SimulationTest {
             truncations += res.truncations();
             resets += res.resets();
             configChanges += res.membershipChanges();
+            pipelined += res.pipelinedReadies();
             violations += res.violationCount();
             if (res.livenessFailure()) {
                 liveness++;
@@ -59,7 +61,7 @@ class SimulationTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         System.out.println("sim seeds=" + ran + " events=" + events + " violations=" + violations
                 + " liveness_failures=" + liveness + " acked_writes=" + acks + " leader_changes=" + elections + " truncations=" + truncations
-                + " resets=" + resets + " membership_changes=" + configChanges + " wall=" + ms + "ms");
+                + " resets=" + resets + " membership_changes=" + configChanges + " pipelined_readies=" + pipelined + " wall=" + ms + "ms");
         assertThat(failures).as("failing seeds (replay with -Dsim.seed=N)").isEmpty();
     }
 
@@ -72,6 +74,22 @@ class SimulationTest {
             assertThat(b.events()).as("events of seed %d", seed).isEqualTo(a.events());
         }
         assertThat(SimRunner.run(1).traceHash()).as("different seeds differ").isNotEqualTo(SimRunner.run(2).traceHash());
+    }
+
+    /** Checker self-test: a pipelining leader that counts its own copy before its fsync is caught. */
+    @Test
+    void plantedEarlyDurabilityOfPipelinedWritesIsCaught() {
+        int caught = 0;
+        long pipelined = 0;
+        long seed = 1;
+        for (; seed <= 2000 && caught == 0; seed++) {
+            SimRunner.Result r = SimRunner.run(seed, false, true);
+            caught += r.violationCount();
+            pipelined += r.pipelinedReadies();
+        }
+        System.out.println("sim planted early durability (pipelining): caught by seed " + (seed - 1) + " violations="
+                + caught + " pipelined_readies=" + pipelined);
+        assertThat(caught).as("planted bug must produce violations").isPositive();
     }
 
     /** Checker self-test: the original's "never fsync" (D1) planted into the simulated disks is caught. */
