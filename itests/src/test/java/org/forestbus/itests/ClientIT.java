@@ -101,7 +101,7 @@ public class ClientIT {
         // forestbus-bench as users run it: the distribution's script
         ProcessBuilder pb = new ProcessBuilder(node.home.resolve("bin/forestbus-bench").toString(),
                 "-c", "#default@127.0.0.1:" + node.cborPort, "--producers", "2", "--batch", "50", "--size", "100",
-                "--duration", "3", "--catch-up", "1000").redirectErrorStream(true);
+                "--warmup", "1", "--duration", "3", "--catch-up", "1000").redirectErrorStream(true);
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         Process bench = pb.start();
         String out = new String(bench.getInputStream().readAllBytes());

@@ -61,7 +61,7 @@ class ToolsTest {
         assertThat(run(new ForestBusGet(), "", "-c", cs, "--format", "hex", "--ids", "-n", "1")).isEqualTo("1\t61\n");
         assertThat(run(new ForestBusAdmin(), "", "-c", cs)).contains("clusterId=c1").contains("topic t: first=1 last=3 commit=3");
 
-        String out = run(new ForestBusBench(), "", "-c", cs, "--producers", "2", "--batch", "10", "--duration", "1.2",
+        String out = run(new ForestBusBench(), "", "-c", cs, "--producers", "2", "--batch", "10", "--warmup", "0.5", "--duration", "1.2",
                 "--catch-up", "50");
         List<String> lines = out.lines().toList();
         assertThat(lines).anyMatch(l -> l.startsWith("progress t=1s msgs="));

@@ -15,9 +15,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code forestbus-admin}: cluster status as seen by every node. */
 @Command(name = "forestbus-admin", mixinStandardHelpOptions = true, version = "forestbus-admin 1.0",
-        description = {"Shows the cluster status from every node of the connection string: cluster ID, peers,",
-                "topics, and per topic the node's first, last and commit index.",
-                "Exit code 0 when every node answered, 1 otherwise. (Topic and peer changes: the Karaf shell / HTTP admin API.)"})
+        description = {"Shows the cluster status from every node of the connection string: cluster ID, peers, "
+                + "topics, and per topic the node's first, last and commit index. Exit code 0 when every node "
+                + "answered, 1 otherwise.",
+                "Topic, member and leader changes: the Karaf shell (forestbus:topic-*) or the HTTP API."})
 public final class ForestBusAdmin implements Callable<Integer> {
 
     @Spec

@@ -25,11 +25,11 @@ import picocli.CommandLine.Spec;
  * send request; for a read-only run, of one read request).
  */
 @Command(name = "forestbus-bench", mixinStandardHelpOptions = true, version = "forestbus-bench 1.0",
-        description = {"Load generator. N producers send batches of messages for a duration (each waits for its",
-                "request's answer before the next), printing a progress line each second; then, with",
-                "--catch-up N, reads N messages from index 1 as fast as possible. The last line is",
-                "'result msgs_per_s=<n> mb_per_s=<n> p50_us=<n> p99_us=<n>' (per send request; per read",
-                "request when --producers 0)."})
+        description = {"Load generator. N producers send batches of messages for a warm-up and then a measured "
+                + "duration (each waits for its request's answer before the next), printing a progress line each "
+                + "second; then, with --catch-up N, reads N messages from index 1 as fast as possible.",
+                "The last line is 'result msgs_per_s=<n> mb_per_s=<n> p50_us=<n> p99_us=<n>' (per send request, "
+                + "warm-up excluded; per read request when --producers 0)."})
 public final class ForestBusBench implements Callable<Integer> {
 
     @Spec
@@ -53,6 +53,10 @@ public final class ForestBusBench implements Callable<Integer> {
 
     @Option(names = {"-d", "--duration"}, defaultValue = "10", description = "Seconds of sending (default ${DEFAULT-VALUE}).")
     double duration;
+
+    @Option(names = {"-w", "--warmup"}, defaultValue = "2", description = "Seconds of sending before the measured "
+            + "duration, not counted (JIT compilation, connection setup; default ${DEFAULT-VALUE}).")
+    double warmup;
 
     @Option(names = "--read-ahead", defaultValue = "4", description = "Read requests kept in flight by the catch-up test (default 4).")
     int readAhead;
@@ -108,13 +112,15 @@ public final class ForestBusBench implements Callable<Integer> {
     private String send(ForestBusClient client) throws InterruptedException {
         AtomicLong messages = new AtomicLong();
         AtomicLong errors = new AtomicLong();
+        AtomicLong warmupMessages = new AtomicLong();
         long durationNanos = (long) (duration * 1e9);
         long start = System.nanoTime();
-        long end = start + durationNanos;
+        long measureFrom = start + (long) (Math.max(0, warmup) * 1e9);
+        long end = measureFrom + durationNanos;
         Samples[] samples = new Samples[producers];
         CountDownLatch done = new CountDownLatch(producers);
-        System.out.printf(Locale.ROOT, "bench producers=%d batch=%d size=%d wait=%s duration_s=%s nodes=%s topic=%s%n",
-                producers, batch, size, waitForCommit, duration, client.nodes(), client.topic());
+        System.out.printf(Locale.ROOT, "bench producers=%d batch=%d size=%d wait=%s warmup_s=%s duration_s=%s nodes=%s topic=%s%n",
+                producers, batch, size, waitForCommit, warmup, duration, client.nodes(), client.topic());
         for (int p = 0; p < producers; p++) {
             Samples s = samples[p] = new Samples();
             int producer = p;
@@ -129,8 +135,12 @@ public final class ForestBusBench implements Callable<Integer> {
                         long t0 = System.nanoTime();
                         try {
                             client.send(msgs, waitForCommit).get();
-                            s.add((System.nanoTime() - t0) / 1000);
-                            messages.addAndGet(batch);
+                            if (t0 >= measureFrom) {
+                                s.add((System.nanoTime() - t0) / 1000);
+                                messages.addAndGet(batch);
+                            } else {
+                                warmupMessages.addAndGet(batch);
+                            }
                         } catch (Exception e) {
                             if (errors.incrementAndGet() <= 5) {
                                 System.out.println("error: " + Common.unwrap(e).getMessage());
@@ -150,14 +160,15 @@ public final class ForestBusBench implements Callable<Integer> {
         // progress once per second; the latch wait ends early when all producers have finished
         while (!done.await(Math.max(1, lastTime + 1_000_000_000L - System.nanoTime()), TimeUnit.NANOSECONDS)) {
             long now = System.nanoTime();
-            long m = messages.get();
+            long m = messages.get() + warmupMessages.get();
             second++;
-            System.out.printf(Locale.ROOT, "progress t=%ds msgs=%d msgs_per_s=%.0f errors=%d%n", second, m,
-                    (m - last) / ((now - lastTime) / 1e9), errors.get());
+            System.out.printf(Locale.ROOT, "progress t=%ds%s msgs=%d msgs_per_s=%.0f errors=%d%n", second,
+                    now <= measureFrom ? " (warm-up)" : "", messages.get(), (m - last) / ((now - lastTime) / 1e9),
+                    errors.get());
             last = m;
             lastTime = now;
         }
-        double secs = (System.nanoTime() - start) / 1e9;
+        double secs = (System.nanoTime() - Math.min(measureFrom, System.nanoTime())) / 1e9;
         long total = messages.get();
         long[] all = merge(samples);
         System.out.printf(Locale.ROOT, "send done msgs=%d requests=%d errors=%d seconds=%.2f%n", total, all.length, errors.get(), secs);
