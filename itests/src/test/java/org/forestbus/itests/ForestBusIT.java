@@ -113,6 +113,16 @@ public class ForestBusIT extends KarafTestSupport {
         assertContains(listing, (topic));
         String info = executeCommand("forestbus:topic-info " + topic);
         assertContains(info, ("Commit index : 2"));
+        assertContains(info, ("Voters       : node1"));
+        try {
+            executeCommand("forestbus:topic-member-add " + topic + " node9");
+            throw new AssertionError("adding a node that is not in the cluster must fail");
+        } catch (Exception e) {
+            assertContains(String.valueOf(e.getMessage()), "node9 is not a node of this cluster");
+        }
+        var members = get("/topics/" + topic + "/members");
+        assertEquals(members.body(), 200, members.statusCode());
+        assertContains(members.body(), "\"voters\":[\"node1\"]");
     }
 
     @Test
