@@ -52,6 +52,29 @@ final class SimCluster {
     long now;
     long events;
     private long trace = 17;
+    /**
+     * {@code -Dsim.trace=true}: print every event (deliveries, drops, Readies, syncs, faults,
+     * proposals, acks) and every node's state change, for replaying one seed. Costs one boolean
+     * test per event when off.
+     */
+    static final boolean TRACE = Boolean.getBoolean("sim.trace");
+    private final Map<String, String> tracedState = new LinkedHashMap<>();
+
+    /** Prints {@code what} at the current virtual time when tracing. */
+    void trace(String what) {
+        if (TRACE) {
+            System.out.println("  [" + now + "] " + what);
+        }
+    }
+
+    private void traceStates() {
+        for (SimNode n : nodes.values()) {
+            String s = n.alive ? n.core.toString() + " exposed=" + n.exposedCommit + " durable=" + n.log.describe() : n.id + " DOWN";
+            if (!s.equals(tracedState.put(n.id, s))) {
+                trace("state " + s);
+            }
+        }
+    }
     int maxSyncMs;
     /** Planted bug for the checker's self-test: every node's fsync is a no-op (the original's OSSYNC). */
     void plantLyingFsync() {
@@ -173,7 +196,14 @@ final class SimCluster {
                 crash(who);
             }
         }
+        int before = checker.violationCount();
         checker.afterEvent(nodes.values());
+        if (TRACE) {
+            traceStates();
+            if (checker.violationCount() != before) {
+                trace("VIOLATION " + checker.violations());
+            }
+        }
     }
 
     private void dispatch(Event e) {
@@ -196,7 +226,13 @@ final class SimCluster {
                         + m.entries().count() * 1009L + m.commit() * 7;
                 SimNode n = nodes.get(m.to());
                 if (n == null || !n.alive || !net.connected(m.from(), m.to())) {
+                    if (TRACE) {
+                        trace("lost " + m + (n == null || !n.alive ? " (down)" : " (cut)"));
+                    }
                     return;
+                }
+                if (TRACE) {
+                    trace("deliver " + m + (n.outstanding != null ? " (deferred)" : ""));
                 }
                 if (n.outstanding != null) {
                     deferred.get(n.id).add(e);
@@ -221,6 +257,9 @@ final class SimCluster {
         try {
             while (n.alive && n.outstanding == null && n.beginReady()) {
                 int d = maxSyncMs == 0 ? 0 : rnd.nextInt(maxSyncMs + 1);
+                if (TRACE) {
+                    trace("ready " + n.id + " " + n.outstanding + " sync " + d + "ms");
+                }
                 if (d == 0) {
                     finishReady(n);
                     return; // finishReady drains recursively
@@ -236,6 +275,9 @@ final class SimCluster {
 
     private void finishReady(SimNode n) {
         List<Message> out = n.completeReady();
+        if (TRACE) {
+            trace("synced " + n.id + ", sends " + out.size());
+        }
         send(out);
         checkWrites(n);
         // replay every input that arrived while persisting, then take one Ready for all of them
@@ -254,7 +296,11 @@ final class SimCluster {
 
     private void send(List<Message> out) {
         for (Message m : out) {
-            for (int d : net.delays(m.from(), m.to())) {
+            int[] ds = net.delays(m.from(), m.to());
+            if (TRACE && ds.length != 1) {
+                trace((ds.length == 0 ? "drop " : "duplicate ") + m);
+            }
+            for (int d : ds) {
                 queue.add(new Event(now + d, seq++, DELIVER, -1, 0, m, null));
             }
         }
@@ -263,6 +309,7 @@ final class SimCluster {
     // ------------------------------------------------------------------ faults
 
     void crash(String id) {
+        trace("CRASH " + id);
         SimNode n = nodes.get(id);
         n.crash();
         deferred.get(id).clear();
@@ -270,7 +317,9 @@ final class SimCluster {
 
     void powerLoss(String id) {
         SimNode n = nodes.get(id);
+        String before = TRACE ? n.log.describe() : null;
         n.powerLoss();
+        trace("POWER LOSS " + id + " log " + before + " -> " + n.log.describe() + " hs=" + n.log.hardState());
         deferred.get(id).clear();
     }
 
@@ -278,6 +327,7 @@ final class SimCluster {
         SimNode n = nodes.get(id);
         if (!n.alive) {
             n.restart();
+            trace("RESTART " + n.core + " hs=" + n.log.hardState());
             drain(n);
         }
     }
@@ -291,6 +341,7 @@ final class SimCluster {
         long max = Math.min(n.exposedCommit, n.log.lastIndex() - 1) + 1;
         long f = Math.min(newFirst, max);
         if (f > n.log.firstIndex()) {
+            trace("retain " + id + " from " + f);
             n.log.dropPrefix(f);
         }
     }
@@ -343,6 +394,7 @@ final class SimCluster {
             hashes[i] = SimLog.hash(bytes);
         }
         Write w = new Write(n, n.core.term(), first, hashes, now);
+        trace("propose on " + n.id + " t" + w.term + " " + first + ".." + w.last());
         writes.add(w);
         trace = trace * 31 + first;
         drain(n);
@@ -364,6 +416,7 @@ final class SimCluster {
                     w.outcome = true;
                     acks++;
                     lastAckTime = now;
+                    trace("ack " + w.first + ".." + w.last() + " via " + n.id);
                     checker.onAck(w.first, w.hashes, n.id);
                 } else {
                     w.outcome = false;

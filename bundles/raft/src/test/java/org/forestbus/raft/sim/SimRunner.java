@@ -77,12 +77,16 @@ final class SimRunner {
                 return;
             }
             fault(c, r, dead);
+            if (SimCluster.TRACE) {
+                c.trace("net " + c.net);
+            }
             c.at(100 + r.nextInt(600), faults[0]);
         };
         c.at(200 + r.nextInt(800), faults[0]);
         c.runUntil(faultEnd);
 
         // heal everything; a new write must commit within 20 max election timeouts
+        c.trace("HEAL: fault phase over");
         c.net.heal();
         c.net.calm();
         for (String id : c.ids) {
