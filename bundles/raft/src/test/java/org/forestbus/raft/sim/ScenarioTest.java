@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import org.forestbus.raft.core.MessageType;
 import org.forestbus.raft.core.ProposalRejectedException;
 import org.forestbus.raft.core.RaftNode.State;
 import org.junit.jupiter.api.AfterEach;
@@ -104,6 +105,47 @@ class ScenarioTest {
         net.stabilize();
         assertThat(net.core("n2").commitIndex()).isEqualTo(2);
         assertThat(net.terms("n5")).containsExactly(1L, 2L);
+    }
+
+    /**
+     * Seed 48367: a candidate of term 1 wins, long after the fact, with a vote reply delayed in
+     * the network, while a leader of term 2 has already committed index 1. A leader of an older
+     * term lacking an entry committed in a later term is allowed by Leader Completeness (§5.4
+     * speaks of higher-numbered terms only); the stale leader commits nothing and steps down at
+     * the first reply. The checker used to flag it as a violation.
+     */
+    @Test
+    void staleTermCandidateElectedByDelayedVoteLacksNewerCommitsAndStepsDown() {
+        net = new ManualNet(3, 0, ManualNet.config(false));
+        net.cut("n1", "n3");
+        net.holdIf = m -> m.type() == MessageType.VOTE_RESP && m.from().equals("n2") && !m.reject();
+        net.campaign("n1");
+        assertThat(net.core("n1").state()).isEqualTo(State.CANDIDATE);
+        assertThat(net.core("n1").term()).isEqualTo(1);
+        // n2 wins term 2 with n3 while n1 is cut off, and commits index 1
+        net.isolate("n1");
+        elect("n2");
+        assertThat(net.core("n2").term()).isEqualTo(2);
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.core("n2").commitIndex()).isEqualTo(1);
+        // the delayed term-1 vote arrives: n1 leads term 1 with an empty log
+        net.heal();
+        net.holdIf = m -> m.from().equals("n1") && m.type() != MessageType.VOTE_RESP; // n1's appends are late as well
+        net.release();
+        leads("n1");
+        assertThat(net.core("n1").term()).isEqualTo(1);
+        assertThat(net.core("n1").lastIndex()).isZero();
+        // its appends reach the others: they answer with term 2 and n1 follows n2
+        net.holdIf = null;
+        net.release();
+        assertThat(net.core("n1").state()).isEqualTo(State.FOLLOWER);
+        assertThat(net.core("n1").term()).isEqualTo(2);
+        net.tick("n2", 2); // a heartbeat ends n2's probe pause towards n1
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.terms("n1")).containsExactly(2L, 2L);
+        assertThat(net.core("n1").commitIndex()).isEqualTo(2);
     }
 
     /** A leader cut off with its uncommitted tail rejoins, steps down and truncates that tail (MIT TestRejoin). */
