@@ -271,11 +271,17 @@ public final class RaftNode {
         } else {
             electionElapsed++;
             if (electionElapsed >= randomizedElectionTimeout) {
-                electionElapsed = 0;
                 if (promotable()) {
+                    electionElapsed = 0;
                     campaign(cfg.preVote(), false);
                 } else {
-                    resetRandomizedElectionTimeout();
+                    // we may not campaign; still, do not restart the timer: electionElapsed is
+                    // also the leader lease (step() ignores vote requests while it is below
+                    // electionTicks), and restarting it would renew the lease with no word from
+                    // any leader, so a learner whose promotion it has not received yet, or a
+                    // voter that believes itself removed, would ignore every candidate for
+                    // ever. It stays at the timeout (>= electionTicks) until a leader is heard.
+                    electionElapsed = randomizedElectionTimeout;
                 }
             }
         }

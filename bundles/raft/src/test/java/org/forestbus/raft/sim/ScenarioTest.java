@@ -530,6 +530,45 @@ class ScenarioTest {
         assertThat(net.terms("n1")).isEqualTo(net.terms("n2"));
     }
 
+    /**
+     * A learner's promotion reaches only the other voter before the leader dies: the survivor
+     * needs the learner's vote, and the learner (a voter only in the others' configuration)
+     * must grant it once it has not heard from a leader for an election timeout. It used to
+     * renew its leader lease by itself at every timeout (it cannot campaign, so its election
+     * timer was just restarted) and ignored every vote request for ever.
+     */
+    @Test
+    void nonCampaigningFollowerLeaseExpiresSoAPromotionLostWithItsLeaderStaysLive() {
+        net = new ManualNet(2, 1, ManualNet.config(true));
+        net.campaign("n1");
+        net.propose("n1", 1);
+        net.stabilize();
+        assertThat(net.core("n3").commitIndex()).isEqualTo(1);
+        net.cut("n1", "n3");
+        net.core("n1").proposeMembership(List.of("n1", "n2", "n3"), List.of());
+        net.stabilize();
+        assertThat(net.core("n2").voters()).containsExactly("n1", "n2", "n3");
+        assertThat(net.core("n3").learners()).containsExactly("n3");
+        net.crash("n1");
+        net.heal();
+        // n2 campaigns at every tick of n3 until n3 grants its pre-vote; its vote request is
+        // delivered a few ticks later (in the simulation, disks and network spread the two)
+        net.holdIf = m -> m.type() == MessageType.VOTE;
+        for (int i = 0; i < 3 * 14 && net.core("n2").state() != State.CANDIDATE; i++) {
+            net.tick("n3", 1);
+            net.campaign("n2");
+        }
+        assertThat(net.core("n2").state()).isEqualTo(State.CANDIDATE);
+        net.tick("n3", 5);
+        net.holdIf = null;
+        net.release();
+        leads("n2");
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.core("n3").voters()).containsExactly("n1", "n2", "n3");
+        assertThat(net.core("n2").commitIndex()).isEqualTo(3);
+    }
+
     /** Configurations survive restarts; one whose carrier entry was lost to a power failure is dropped. */
     @Test
     void membershipSurvivesRestartButNotItsLostCarrier() {
