@@ -531,6 +531,45 @@ class ScenarioTest {
     }
 
     /**
+     * Seed 38811: an ex-leader's uncommitted self-removal lies below the new leader's retention
+     * point; the RESET discards that entry and must discard its configuration with it (it used
+     * to survive because only configurations at or above F were dropped, leaving the node sure
+     * it had been removed: it never campaigned again).
+     */
+    @Test
+    void resetDiscardsConfigurationsOfDivergentEntriesBelowTheResetPoint() {
+        net = new ManualNet(3, 0, ManualNet.config(false));
+        elect("n3");
+        net.propose("n3", 1);
+        net.stabilize();
+        net.isolate("n3");
+        net.core("n3").proposeMembership(List.of("n1", "n2"), List.of()); // index 2, n3 alone
+        net.flush();
+        assertThat(net.core("n3").voters()).containsExactly("n1", "n2");
+        net.crash("n3");
+        net.restart("n3");
+        net.isolate("n3");
+        elect("n2");
+        for (int i = 0; i < 3; i++) {
+            net.propose("n2", 2);
+            net.stabilize();
+        }
+        assertThat(net.core("n2").commitIndex()).isEqualTo(7);
+        net.n("n2").log.dropPrefix(5);
+        net.heal();
+        net.tick("n2", 2);
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.checker.resets).isEqualTo(1);
+        assertThat(net.terms("n3")).isEqualTo(net.terms("n2"));
+        assertThat(net.core("n3").voters()).containsExactly("n1", "n2", "n3");
+        assertThat(net.core("n3").membership()).hasSize(1);
+        // and it can lead again
+        net.isolate("n2");
+        elect("n3");
+    }
+
+    /**
      * A learner's promotion reaches only the other voter before the leader dies: the survivor
      * needs the learner's vote, and the learner (a voter only in the others' configuration)
      * must grant it once it has not heard from a leader for an election timeout. It used to
