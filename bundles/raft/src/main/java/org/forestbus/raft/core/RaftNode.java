@@ -64,7 +64,9 @@ import org.forestbus.api.storage.HardState;
  *     whole prefix matches); otherwise every entry it holds at or after F differs from the
  *     leader's and so is uncommitted, and every entry below F is committed (the leader's
  *     retention only removes entries at or below its commit index), so it discards its log,
- *     restarts it at F with those entries and sets commit to at least F-1.</li>
+ *     restarts it at F with those entries and sets commit to at least F-1. Of its
+ *     configurations it keeps only the committed ones (those of discarded entries go with
+ *     them, also below F) and takes the leader's base configuration.</li>
  * </ul>
  *
  * <h2>Invariants kept (checked by the simulation)</h2>
@@ -271,11 +273,17 @@ public final class RaftNode {
         } else {
             electionElapsed++;
             if (electionElapsed >= randomizedElectionTimeout) {
-                electionElapsed = 0;
                 if (promotable()) {
+                    electionElapsed = 0;
                     campaign(cfg.preVote(), false);
                 } else {
-                    resetRandomizedElectionTimeout();
+                    // we may not campaign; still, do not restart the timer: electionElapsed is
+                    // also the leader lease (step() ignores vote requests while it is below
+                    // electionTicks), and restarting it would renew the lease with no word from
+                    // any leader, so a learner whose promotion it has not received yet, or a
+                    // voter that believes itself removed, would ignore every candidate for
+                    // ever. It stays at the timeout (>= electionTicks) until a leader is heard.
+                    electionElapsed = randomizedElectionTimeout;
                 }
             }
         }
@@ -959,16 +967,32 @@ public final class RaftNode {
         }
         // every entry we hold at >= F differs from the leader's: uncommitted; everything below F
         // is committed on the leader (its retention keeps F-1 <= its commit). Restart at F.
+        // Configurations: the reset discards our whole log, so ours carried by entries above our
+        // commit index go with it, also those below F: such an entry was never verified against
+        // this leader and may be from a divergent, uncommitted history (a stale change kept that
+        // way could give us a voter set no leader ever had). Ours up to our commit index are
+        // committed, hence in the leader's log too. On top of them: the leader's base (its last
+        // configuration before F, never older than our committed ones), then those carried by
+        // the new entries.
+        List<Membership> kept = new ArrayList<>(configs.size() + 1);
+        for (Membership c : configs) {
+            if (c.index() <= commit) {
+                kept.add(c);
+            }
+        }
+        for (Membership c : m.configs()) {
+            if (c.index() < f && (kept.isEmpty() || c.index() > last(kept).index())) {
+                kept.add(c);
+            }
+        }
+        if (kept.isEmpty()) {
+            return; // malformed: no base configuration (the bootstrap one, index 0, is always below F)
+        }
         log.resetTo(f);
         log.append(entries);
         long lastNew = f + entries.count() - 1;
-        // configurations: the leader's base (last one before F) plus those carried by the entries
-        configs.removeIf(c -> c.index() >= f);
-        for (Membership c : m.configs()) {
-            if (c.index() < f && c.index() > last(configs).index()) {
-                configs.add(c);
-            }
-        }
+        configs.clear();
+        configs.addAll(kept);
         configsChanged = true;
         addConfigs(m.configs(), f, lastNew);
         applyConfig();

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.forestbus.raft.core.Message;
 import org.forestbus.raft.core.RaftConfig;
 import org.forestbus.raft.core.RaftNode;
@@ -22,6 +23,9 @@ final class ManualNet {
     private final ArrayDeque<Message> queue = new ArrayDeque<>();
     private final Set<String> cut = new HashSet<>();
     long delivered;
+    /** Messages matching this are held back by {@link #stabilize()} instead of delivered (see {@link #release()}). */
+    Predicate<Message> holdIf;
+    private final List<Message> held = new ArrayList<>();
 
     ManualNet(int voters, int learners, RaftConfig cfg) {
         this(voters, learners, 0, cfg);
@@ -91,6 +95,10 @@ final class ManualNet {
         flush();
         while (!queue.isEmpty()) {
             Message m = queue.poll();
+            if (holdIf != null && holdIf.test(m)) {
+                held.add(m);
+                continue;
+            }
             SimNode to = nodes.get(m.to());
             if (to != null && to.alive && !cut.contains(m.from() + ">" + m.to())) {
                 to.core.step(m);
@@ -98,6 +106,16 @@ final class ManualNet {
             }
             flush();
         }
+    }
+
+    /**
+     * Delivers the held-back messages now (a long network delay ending), and what they cause;
+     * messages still matching {@link #holdIf} are held back again.
+     */
+    void release() {
+        queue.addAll(held);
+        held.clear();
+        stabilize();
     }
 
     /** Drops every queued message. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import org.forestbus.raft.core.MessageType;
 import org.forestbus.raft.core.ProposalRejectedException;
 import org.forestbus.raft.core.RaftNode.State;
 import org.junit.jupiter.api.AfterEach;
@@ -104,6 +105,47 @@ class ScenarioTest {
         net.stabilize();
         assertThat(net.core("n2").commitIndex()).isEqualTo(2);
         assertThat(net.terms("n5")).containsExactly(1L, 2L);
+    }
+
+    /**
+     * Seed 48367: a candidate of term 1 wins, long after the fact, with a vote reply delayed in
+     * the network, while a leader of term 2 has already committed index 1. A leader of an older
+     * term lacking an entry committed in a later term is allowed by Leader Completeness (§5.4
+     * speaks of higher-numbered terms only); the stale leader commits nothing and steps down at
+     * the first reply. The checker used to flag it as a violation.
+     */
+    @Test
+    void staleTermCandidateElectedByDelayedVoteLacksNewerCommitsAndStepsDown() {
+        net = new ManualNet(3, 0, ManualNet.config(false));
+        net.cut("n1", "n3");
+        net.holdIf = m -> m.type() == MessageType.VOTE_RESP && m.from().equals("n2") && !m.reject();
+        net.campaign("n1");
+        assertThat(net.core("n1").state()).isEqualTo(State.CANDIDATE);
+        assertThat(net.core("n1").term()).isEqualTo(1);
+        // n2 wins term 2 with n3 while n1 is cut off, and commits index 1
+        net.isolate("n1");
+        elect("n2");
+        assertThat(net.core("n2").term()).isEqualTo(2);
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.core("n2").commitIndex()).isEqualTo(1);
+        // the delayed term-1 vote arrives: n1 leads term 1 with an empty log
+        net.heal();
+        net.holdIf = m -> m.from().equals("n1") && m.type() != MessageType.VOTE_RESP; // n1's appends are late as well
+        net.release();
+        leads("n1");
+        assertThat(net.core("n1").term()).isEqualTo(1);
+        assertThat(net.core("n1").lastIndex()).isZero();
+        // its appends reach the others: they answer with term 2 and n1 follows n2
+        net.holdIf = null;
+        net.release();
+        assertThat(net.core("n1").state()).isEqualTo(State.FOLLOWER);
+        assertThat(net.core("n1").term()).isEqualTo(2);
+        net.tick("n2", 2); // a heartbeat ends n2's probe pause towards n1
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.terms("n1")).containsExactly(2L, 2L);
+        assertThat(net.core("n1").commitIndex()).isEqualTo(2);
     }
 
     /** A leader cut off with its uncommitted tail rejoins, steps down and truncates that tail (MIT TestRejoin). */
@@ -486,6 +528,84 @@ class ScenarioTest {
         assertThat(net.core("n1").learners()).isEmpty();
         assertThat(net.core("n1").membership()).hasSize(1);
         assertThat(net.terms("n1")).isEqualTo(net.terms("n2"));
+    }
+
+    /**
+     * Seed 38811: an ex-leader's uncommitted self-removal lies below the new leader's retention
+     * point; the RESET discards that entry and must discard its configuration with it (it used
+     * to survive because only configurations at or above F were dropped, leaving the node sure
+     * it had been removed: it never campaigned again).
+     */
+    @Test
+    void resetDiscardsConfigurationsOfDivergentEntriesBelowTheResetPoint() {
+        net = new ManualNet(3, 0, ManualNet.config(false));
+        elect("n3");
+        net.propose("n3", 1);
+        net.stabilize();
+        net.isolate("n3");
+        net.core("n3").proposeMembership(List.of("n1", "n2"), List.of()); // index 2, n3 alone
+        net.flush();
+        assertThat(net.core("n3").voters()).containsExactly("n1", "n2");
+        net.crash("n3");
+        net.restart("n3");
+        net.isolate("n3");
+        elect("n2");
+        for (int i = 0; i < 3; i++) {
+            net.propose("n2", 2);
+            net.stabilize();
+        }
+        assertThat(net.core("n2").commitIndex()).isEqualTo(7);
+        net.n("n2").log.dropPrefix(5);
+        net.heal();
+        net.tick("n2", 2);
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.checker.resets).isEqualTo(1);
+        assertThat(net.terms("n3")).isEqualTo(net.terms("n2"));
+        assertThat(net.core("n3").voters()).containsExactly("n1", "n2", "n3");
+        assertThat(net.core("n3").membership()).hasSize(1);
+        // and it can lead again
+        net.isolate("n2");
+        elect("n3");
+    }
+
+    /**
+     * A learner's promotion reaches only the other voter before the leader dies: the survivor
+     * needs the learner's vote, and the learner (a voter only in the others' configuration)
+     * must grant it once it has not heard from a leader for an election timeout. It used to
+     * renew its leader lease by itself at every timeout (it cannot campaign, so its election
+     * timer was just restarted) and ignored every vote request for ever.
+     */
+    @Test
+    void nonCampaigningFollowerLeaseExpiresSoAPromotionLostWithItsLeaderStaysLive() {
+        net = new ManualNet(2, 1, ManualNet.config(true));
+        net.campaign("n1");
+        net.propose("n1", 1);
+        net.stabilize();
+        assertThat(net.core("n3").commitIndex()).isEqualTo(1);
+        net.cut("n1", "n3");
+        net.core("n1").proposeMembership(List.of("n1", "n2", "n3"), List.of());
+        net.stabilize();
+        assertThat(net.core("n2").voters()).containsExactly("n1", "n2", "n3");
+        assertThat(net.core("n3").learners()).containsExactly("n3");
+        net.crash("n1");
+        net.heal();
+        // n2 campaigns at every tick of n3 until n3 grants its pre-vote; its vote request is
+        // delivered a few ticks later (in the simulation, disks and network spread the two)
+        net.holdIf = m -> m.type() == MessageType.VOTE;
+        for (int i = 0; i < 3 * 14 && net.core("n2").state() != State.CANDIDATE; i++) {
+            net.tick("n3", 1);
+            net.campaign("n2");
+        }
+        assertThat(net.core("n2").state()).isEqualTo(State.CANDIDATE);
+        net.tick("n3", 5);
+        net.holdIf = null;
+        net.release();
+        leads("n2");
+        net.propose("n2", 1);
+        net.stabilize();
+        assertThat(net.core("n3").voters()).containsExactly("n1", "n2", "n3");
+        assertThat(net.core("n2").commitIndex()).isEqualTo(3);
     }
 
     /** Configurations survive restarts; one whose carrier entry was lost to a power failure is dropped. */

@@ -52,6 +52,29 @@ final class SimCluster {
     long now;
     long events;
     private long trace = 17;
+    /**
+     * {@code -Dsim.trace=true}: print every event (deliveries, drops, Readies, syncs, faults,
+     * proposals, acks) and every node's state change, for replaying one seed. Costs one boolean
+     * test per event when off.
+     */
+    static final boolean TRACE = Boolean.getBoolean("sim.trace");
+    private final Map<String, String> tracedState = new LinkedHashMap<>();
+
+    /** Prints {@code what} at the current virtual time when tracing. */
+    void trace(String what) {
+        if (TRACE) {
+            System.out.println("  [" + now + "] " + what);
+        }
+    }
+
+    private void traceStates() {
+        for (SimNode n : nodes.values()) {
+            String s = n.alive ? n.core.toString() + " exposed=" + n.exposedCommit + " durable=" + n.log.describe() : n.id + " DOWN";
+            if (!s.equals(tracedState.put(n.id, s))) {
+                trace("state " + s);
+            }
+        }
+    }
     int maxSyncMs;
     /** Planted bug for the checker's self-test: a pipelining leader counts itself before its fsync. */
     boolean plantEarlyDurable;
@@ -68,7 +91,18 @@ final class SimCluster {
     private final List<Write> writes = new ArrayList<>();
     long acks;
     long membershipChanges;
-    long lastAckTime = -1;
+    /**
+     * Writes whose client gave up waiting ({@link #expireWrites}) while their node still leads
+     * in their term: never acknowledged, but still watched for the liveness check.
+     */
+    private final List<Write> abandoned = new ArrayList<>();
+    /**
+     * Last time a write was seen committed in its term: acknowledged, or committed after its
+     * client gave up. The liveness check asks that a write commits after the heal; the client's
+     * patience (3 s) is a workload setting and must not decide it (seed 10747: a healed but
+     * backlogged cluster committed every new write in 5-7 s, all after their clients gave up).
+     */
+    long lastCommitTime = -1;
 
     /** A proposed batch waiting for its commit. */
     static final class Write {
@@ -180,7 +214,14 @@ final class SimCluster {
                 crash(who);
             }
         }
+        int before = checker.violationCount();
         checker.afterEvent(nodes.values());
+        if (TRACE) {
+            traceStates();
+            if (checker.violationCount() != before) {
+                trace("VIOLATION " + checker.violations());
+            }
+        }
     }
 
     private void dispatch(Event e) {
@@ -203,7 +244,13 @@ final class SimCluster {
                         + m.entries().count() * 1009L + m.commit() * 7;
                 SimNode n = nodes.get(m.to());
                 if (n == null || !n.alive || !net.connected(m.from(), m.to())) {
+                    if (TRACE) {
+                        trace("lost " + m + (n == null || !n.alive ? " (down)" : " (cut)"));
+                    }
                     return;
+                }
+                if (TRACE) {
+                    trace("deliver " + m + (n.outstanding != null ? " (deferred)" : ""));
                 }
                 if (n.outstanding != null) {
                     deferred.get(n.id).add(e);
@@ -243,6 +290,9 @@ final class SimCluster {
                 }
                 n.pipelineEpoch++;
                 int d = maxSyncMs == 0 ? 0 : rnd.nextInt(maxSyncMs + 1);
+                if (TRACE) {
+                    trace("ready " + n.id + " " + n.outstanding + " sync " + d + "ms");
+                }
                 if (d == 0) {
                     finishReady(n);
                     return; // finishReady drains recursively
@@ -278,6 +328,9 @@ final class SimCluster {
 
     private void finishReady(SimNode n) {
         List<Message> out = n.completeReady();
+        if (TRACE) {
+            trace("synced " + n.id + ", sends " + out.size());
+        }
         send(out);
         checkWrites(n);
         // replay every input that arrived while persisting, then take one Ready for all of them
@@ -296,7 +349,11 @@ final class SimCluster {
 
     private void send(List<Message> out) {
         for (Message m : out) {
-            for (int d : net.delays(m.from(), m.to())) {
+            int[] ds = net.delays(m.from(), m.to());
+            if (TRACE && ds.length != 1) {
+                trace((ds.length == 0 ? "drop " : "duplicate ") + m);
+            }
+            for (int d : ds) {
                 queue.add(new Event(now + d, seq++, DELIVER, -1, 0, m, null));
             }
         }
@@ -305,6 +362,7 @@ final class SimCluster {
     // ------------------------------------------------------------------ faults
 
     void crash(String id) {
+        trace("CRASH " + id);
         SimNode n = nodes.get(id);
         n.crash();
         deferred.get(id).clear();
@@ -312,7 +370,9 @@ final class SimCluster {
 
     void powerLoss(String id) {
         SimNode n = nodes.get(id);
+        String before = TRACE ? n.log.describe() : null;
         n.powerLoss();
+        trace("POWER LOSS " + id + " log " + before + " -> " + n.log.describe() + " hs=" + n.log.hardState());
         deferred.get(id).clear();
     }
 
@@ -320,6 +380,7 @@ final class SimCluster {
         SimNode n = nodes.get(id);
         if (!n.alive) {
             n.restart();
+            trace("RESTART " + n.core + " hs=" + n.log.hardState());
             drain(n);
         }
     }
@@ -333,6 +394,7 @@ final class SimCluster {
         long max = Math.min(n.exposedCommit, n.log.lastIndex() - 1) + 1;
         long f = Math.min(newFirst, max);
         if (f > n.log.firstIndex()) {
+            trace("retain " + id + " from " + f);
             n.log.dropPrefix(f);
         }
     }
@@ -385,6 +447,7 @@ final class SimCluster {
             hashes[i] = SimLog.hash(bytes);
         }
         Write w = new Write(n, n.core.term(), first, hashes, now);
+        trace("propose on " + n.id + " t" + w.term + " " + first + ".." + w.last());
         writes.add(w);
         trace = trace * 31 + first;
         drain(n);
@@ -405,7 +468,8 @@ final class SimCluster {
                 if (n.log.lastIndex() >= w.last() && n.log.firstIndex() <= w.last() && n.log.term(w.last()) == w.term) {
                     w.outcome = true;
                     acks++;
-                    lastAckTime = now;
+                    lastCommitTime = now;
+                    trace("ack " + w.first + ".." + w.last() + " via " + n.id);
                     checker.onAck(w.first, w.hashes, n.id);
                 } else {
                     w.outcome = false;
@@ -417,13 +481,33 @@ final class SimCluster {
                 writes.remove(i--);
             }
         }
+        abandoned.removeIf(w -> {
+            if (w.node != n) {
+                return false;
+            }
+            if (!n.alive || n.incarnation != w.incarnation) {
+                return true;
+            }
+            if (n.exposedCommit >= w.last()) {
+                if (n.log.lastIndex() >= w.last() && n.log.firstIndex() <= w.last() && n.log.term(w.last()) == w.term) {
+                    lastCommitTime = now;
+                    trace("committed (client gave up) " + w.first + ".." + w.last() + " via " + n.id);
+                }
+                return true;
+            }
+            return n.core.term() != w.term;
+        });
     }
 
     /** Gives up on writes older than {@code ms}. */
     void expireWrites(long ms) {
         writes.removeIf(w -> {
-            if (now - w.proposedAt > ms || !w.node.alive || w.node.incarnation != w.incarnation) {
+            boolean gone = !w.node.alive || w.node.incarnation != w.incarnation;
+            if (gone || now - w.proposedAt > ms) {
                 w.outcome = false;
+                if (!gone) {
+                    abandoned.add(w);
+                }
                 return true;
             }
             return false;

@@ -156,6 +156,19 @@ final class SimLog implements RaftLog {
         synced = lyingFsync ? synced : entries.size();
     }
 
+    /** For traces: {@code [first..last synced=S terms=...]}. */
+    String describe() {
+        StringBuilder b = new StringBuilder("[" + first + ".." + lastIndex() + " synced<" + (first + synced) + " terms=");
+        long t = -1;
+        for (int i = 0; i < entries.size(); i++) {
+            if (entries.get(i).term() != t) {
+                t = entries.get(i).term();
+                b.append(' ').append(first + i).append(":t").append(t);
+            }
+        }
+        return b.append(']').toString();
+    }
+
     static long hash(byte[] bytes) {
         long h = 0xcbf29ce484222325L;
         for (int i = 0; i < bytes.length; i++) {

@@ -78,6 +78,11 @@ final class SimNetwork {
         maxDelayMs = 5;
     }
 
+    @Override
+    public String toString() {
+        return "cut=" + new java.util.TreeSet<>(cut) + " drop=" + dropRate + " dup=" + duplicateRate + " longDelay=" + longDelayRate;
+    }
+
     /** Delivery delays for one sent message: empty = dropped; two entries = duplicated. */
     int[] delays(String from, String to) {
         if (!connected(from, to) || rnd.nextDouble() < dropRate) {

@@ -58,6 +58,7 @@ final class SimRunner {
         c.net.maxDelayMs = r.nextBoolean() ? 5 : 27;
         c.net.longDelayRate = r.nextInt(4) == 0 ? 0.1 : 0;
         String shape = voters + "v" + learners + "l" + spares + "s";
+        c.trace("shape " + shape + " " + cfg + " maxSyncMs=" + c.maxSyncMs + " net " + c.net);
 
         long faultEnd = 3000 + r.nextInt(5000);
         int clients = 1 + r.nextInt(3);
@@ -87,12 +88,16 @@ final class SimRunner {
                 return;
             }
             fault(c, r, dead);
+            if (SimCluster.TRACE) {
+                c.trace("net " + c.net);
+            }
             c.at(100 + r.nextInt(600), faults[0]);
         };
         c.at(200 + r.nextInt(800), faults[0]);
         c.runUntil(faultEnd);
 
-        // heal everything; a new write must commit within 20 max election timeouts
+        // heal everything; a write must commit within 20 max election timeouts
+        c.trace("HEAL: fault phase over");
         c.net.heal();
         c.net.calm();
         for (String id : c.ids) {
@@ -100,7 +105,8 @@ final class SimRunner {
         }
         long healedAt = c.now;
         long bound = 20L * (cfg.electionTicks() + cfg.electionJitterTicks()) * SimCluster.TICK_MS;
-        boolean live = c.runUntil(() -> c.lastAckTime > healedAt, bound);
+        // a write committed in its term after the heal (acknowledged or not: see lastCommitTime)
+        boolean live = c.runUntil(() -> c.lastCommitTime > healedAt, bound);
         c.runFor(200);
         c.checker.finalCheck(c.nodes.values());
         if (!live && Boolean.getBoolean("sim.debug")) {
