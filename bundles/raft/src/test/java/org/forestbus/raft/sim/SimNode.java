@@ -115,7 +115,7 @@ final class SimNode {
         core.advanceWritten(rd);
         long before = exposedCommit;
         exposedCommit = Math.max(exposedCommit, rd.commitIndex());
-        checker.onExpose(this, before, exposedCommit);
+        checker.onExpose(this, before, exposedCommit, core.term());
         return new ArrayList<>(rd.messages());
     }
 
