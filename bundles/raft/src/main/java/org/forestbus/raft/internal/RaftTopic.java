@@ -39,22 +39,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Drives one topic's {@link RaftNode} with I/O at the edges. Every input (tick, peer message,
- * client proposal) runs on the topic's {@link SerialExecutor}; the core is touched by no other
- * thread.
+ * client proposal, background-sync report) runs on the topic's {@link SerialExecutor}; the core
+ * is touched by no other thread.
  *
  * <p>Per Ready, in this order (STYLE §4; the core's {@link Ready} contract):
- * truncate/reset, append entries, fsync (group commit in the log store; asynchronous: inputs
- * that arrive meanwhile are queued and become the next Ready, which is how concurrent sends are
- * aggregated), save the hard state (durably when term or vote changed), THEN send messages,
- * then publish the commit index to readers and answer clients, then {@code advance}.
+ * truncate/reset, save membership, append entries, fsync (group commit in the log store;
+ * asynchronous: inputs that arrive meanwhile are queued and become the next Ready, which is how
+ * concurrent sends are aggregated), save the hard state (durably when term or vote changed),
+ * THEN send messages, then publish the commit index to readers and answer clients, then
+ * {@code advance}.
+ *
+ * <p>A leader's pipelinable Ready (no term/vote change, no truncation, no membership; the common
+ * case under load) skips the wait (Raft thesis §10.2.1): append, send, answer committed clients,
+ * {@code advanceWritten}, and fsync in the background; the sync's completion is reported to the
+ * core as {@code durable(index, term)}, and only then does the leader count its own copy toward
+ * the quorum. The next Ready is written while the previous one syncs. Any non-pipelinable Ready
+ * bumps an epoch (stale background reports are dropped) and syncs the whole log before its
+ * {@code advance}, which declares all of it durable.
  *
  * <p>Safety invariants of this driver: no message leaves before the hard state of its Ready is
- * durable, and none but a leader's AppendEntries/heartbeats before its entries are (those may
- * overlap the leader's own fsync, thesis §10.2.1; the leader still counts itself only once
- * durable); no client is told "committed" before its last index is committed with
- * the term it was proposed in; readers never see an index above a commit index whose entries are
- * durable here. A storage failure stops the topic for writes (it cannot know what reached the
- * disk) and is reported, never retried and acknowledged.
+ * durable, and none but a leader's replication traffic before its entries are (the leader counts
+ * itself only once durable); no client is told "committed" before its last index is committed
+ * (durable on a majority) with the term it was proposed in, nor "stored" (no waitForCommit)
+ * before it is durable here; readers never see an index above the commit index. A storage
+ * failure stops the topic for writes (it cannot know what reached the disk) and is reported,
+ * never retried and acknowledged.
  */
 final class RaftTopic implements TopicService {
 
