@@ -462,6 +462,14 @@ public final class RaftNode {
                 // PreVote never changes term: a granted response carries the term we would campaign in
             } else if (isFromLeader(m.type())) {
                 becomeFollower(m.term(), m.from());
+            } else if (m.type() == MessageType.VOTE && state == State.FOLLOWER) {
+                // Raft Figure 2: only the leader's AppendEntries or a vote we grant restarts the
+                // election timer. A follower that merely learns a higher term from a candidate it
+                // may refuse (a log behind ours) keeps counting, or a candidate that can never win
+                // would keep the one node that can from ever campaigning (without PreVote).
+                int elapsed = electionElapsed;
+                becomeFollower(m.term(), null);
+                electionElapsed = elapsed;
             } else {
                 becomeFollower(m.term(), null);
             }

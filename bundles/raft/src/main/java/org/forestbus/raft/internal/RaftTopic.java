@@ -684,13 +684,24 @@ final class RaftTopic implements TopicService {
         lastRole = now;
     }
 
+    /**
+     * The commit index to persist: never above what is durable here. A pipelining leader learns
+     * that entries are committed (durable on a majority) before its own fsync returns; saving that
+     * commit index and then losing the unsynced entries to a power failure would make its commit
+     * index go back after the restart (the core clamps it to the log).
+     */
+    private HardState durableCommit(HardState hs) {
+        return hs.commitIndex() <= durableLast ? hs
+                : new HardState(hs.term(), hs.votedFor(), Math.max(durableLast, log.hardState().commitIndex()));
+    }
+
     private void housekeeping() {
         if (closed || failure != null || persisting) {
             return;
         }
         try {
             if (unsavedHardState != null) {
-                log.saveHardState(unsavedHardState);
+                log.saveHardState(durableCommit(unsavedHardState));
                 unsavedHardState = null;
             }
             long now = System.currentTimeMillis();
@@ -759,7 +770,7 @@ final class RaftTopic implements TopicService {
                 }
                 reads.close();
                 if (unsavedHardState != null && failure == null) {
-                    log.saveHardState(unsavedHardState);
+                    log.saveHardState(durableCommit(unsavedHardState));
                 }
             } catch (RuntimeException e) {
                 LOG.warn("Topic {}: saving the hard state on close failed", name, e);

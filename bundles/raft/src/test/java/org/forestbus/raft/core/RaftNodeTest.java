@@ -671,4 +671,24 @@ class RaftNodeTest {
         Ready f = node.ready();
         assertThat(f.pipelinable()).as("follower").isFalse();
     }
+
+    @Test
+    void refusedHigherTermVoteRequestsDoNotRestartTheElectionTimer() {
+        // Figure 2: only the leader's AppendEntries or a granted vote restart the timer; a candidate
+        // whose log is behind ours must not keep us (the node that can win) from campaigning
+        create("a", List.of("a", "b", "c"), CFG, new MemLog(), HardState.INITIAL);
+        node.step(append("b", 1, 0, 0, batch(1), 0));
+        drain();
+        long t = 2;
+        int ticks = 0;
+        while (node.state() == RaftNode.State.FOLLOWER && ticks < 10 * CFG.electionTicks()) {
+            node.step(vote("c", t++, 0, 0)); // c's log is empty: refused, in an ever higher term
+            drain();
+            node.tick();
+            drain();
+            ticks++;
+        }
+        assertThat(node.state()).isEqualTo(RaftNode.State.CANDIDATE);
+        assertThat(ticks).isLessThanOrEqualTo(CFG.electionTicks() + CFG.electionJitterTicks());
+    }
 }

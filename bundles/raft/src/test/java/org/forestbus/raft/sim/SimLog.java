@@ -97,6 +97,11 @@ final class SimLog implements RaftLog {
         synced = entries.size();
     }
 
+    /** Index of the last durable entry. */
+    long syncedLastIndex() {
+        return first + synced - 1;
+    }
+
     /** An fsync that covers the entries up to {@code index} (written before it was issued). */
     void syncUpTo(long index) {
         if (lyingFsync) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.forestbus.api.MessageBatch;
+import org.forestbus.api.storage.HardState;
 import org.forestbus.raft.core.Membership;
 import org.forestbus.raft.core.Message;
 import org.forestbus.raft.core.RaftConfig;
@@ -108,8 +109,12 @@ final class SimNode {
     List<Message> completePipelined() {
         Ready rd = outstanding;
         if (rd.hardState() != null) {
-            checker.onSaveHardState(this, rd.hardState());
-            log.saveHardState(rd.hardState());
+            // as the real driver: the persisted commit index never exceeds the durable log here
+            HardState hs = rd.hardState();
+            long durableCommit = Math.max(Math.min(hs.commitIndex(), log.syncedLastIndex()), log.hardState().commitIndex());
+            HardState saved = new HardState(hs.term(), hs.votedFor(), durableCommit);
+            checker.onSaveHardState(this, saved);
+            log.saveHardState(saved);
         }
         outstanding = null;
         core.advanceWritten(rd);

@@ -71,10 +71,13 @@ class SimulationTest {
      * Seeds once found failing by long runs, replayed on every build: 48367 (checker: leader
      * completeness against a stale-term leader), 38811 (core: lease of a follower that may not
      * campaign, RESET keeping a divergent configuration), 10747 (harness: liveness decided by
-     * the client's 3 s patience).
+     * the client's 3 s patience), 12697 (driver: a pipelining leader persisted a commit index
+     * above its durable log, which went back after a power loss), 30084 (core: refused vote
+     * requests of a candidate that can never win restarted the election timer of the node that
+     * could, without PreVote).
      */
     @ParameterizedTest
-    @ValueSource(longs = {48367, 38811, 10747})
+    @ValueSource(longs = {48367, 38811, 10747, 12697, 30084})
     void formerlyFailingSeeds(long seed) {
         SimRunner.Result r = SimRunner.run(seed);
         assertThat(r.violations()).as("violations of seed %d", seed).isEmpty();
