@@ -480,10 +480,7 @@ final class RaftTopic implements TopicService {
                 // carriers did not survive, but cannot recover one it was never given
                 log.saveMembershipRecord(MembershipCodec.toRecord(rd.membership()));
             }
-            for (MessageBatch b : rd.entries()) {
-                log.append(b);
-                wrote = true;
-            }
+            wrote = appendEntries(rd);
         } catch (RuntimeException e) {
             fail(e);
             return;
@@ -507,12 +504,9 @@ final class RaftTopic implements TopicService {
      * waitForCommit, once durable here.
      */
     private void persistPipelined(Ready rd) {
-        boolean wrote = false;
+        boolean wrote;
         try {
-            for (MessageBatch b : rd.entries()) {
-                log.append(b);
-                wrote = true;
-            }
+            wrote = appendEntries(rd);
         } catch (RuntimeException e) {
             fail(e);
             return;
@@ -548,6 +542,14 @@ final class RaftTopic implements TopicService {
             }));
         }
         requestFlush();
+    }
+
+    /** Appends the Ready's entries (not yet durable); true when there were any. */
+    private boolean appendEntries(Ready rd) {
+        for (MessageBatch b : rd.entries()) {
+            log.append(b);
+        }
+        return !rd.entries().isEmpty();
     }
 
     private void persisted(Ready rd, Throwable err, long synced) {
