@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -103,6 +104,14 @@ final class DiskLogStore implements LogStore {
     private volatile long firstIndex;
     private final AtomicReference<Last> last = new AtomicReference<>();
     private volatile HardState hardState;
+    /**
+     * Terms of the messages appended since open, as runs (first index of a run → its term), so
+     * that termAt (asked by Raft for every commit decision and answered client) does not read
+     * the disk. Covers [termRunsFrom, lastIndex]; older indexes are read from the segment.
+     */
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, Long> termRuns =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
+    private volatile long termRunsFrom = Long.MAX_VALUE;
     private volatile byte[] membershipRecord;
     private volatile long durable;
     private volatile StorageException failure;
@@ -281,6 +290,8 @@ final class DiskLogStore implements LogStore {
         segments = List.copyOf(all);
         firstIndex = all.get(0).first;
         long lastIdx = act.first + act.count - 1;
+        termRuns.clear();
+        termRunsFrom = lastIdx + 1;
         last.set(new Last(lastIdx, act.count > 0 ? lastTerm : -1));
         synchronized (syncLock) {
             written = lastIdx;
@@ -358,6 +369,12 @@ final class DiskLogStore implements LogStore {
         Last l = last.get();
         if (index == l.index() && l.term() >= 0) {
             return l.term();
+        }
+        if (index >= termRunsFrom && index <= l.index()) {
+            Map.Entry<Long, Long> run = termRuns.floorEntry(index);
+            if (run != null) {
+                return run.getValue(); // appended since open: no disk read
+            }
         }
         structure.readLock().lock();
         try {
@@ -548,8 +565,14 @@ final class DiskLogStore implements LogStore {
         long rel = s.count;
         ByteBuffer b = batch.buffer();
         int off = 0;
+        long firstNew = last.get().index() + 1; // single writer: nobody else appends meanwhile
         for (int i = 0; i < n; i++) {
             s.index.offer(rel + i, pos + off);
+            long term = b.getLong(off + 5);
+            Map.Entry<Long, Long> run = termRuns.lastEntry();
+            if (run == null || run.getValue() != term) {
+                termRuns.put(firstNew + i, term); // published before lastIndex() covers it
+            }
             off += MessageBatch.HEADER_SIZE + b.getInt(off + 1);
         }
         activeCrc.update(batch.buffer());
@@ -891,6 +914,8 @@ final class DiskLogStore implements LogStore {
             cut.file.force();
             fs.syncDirectory(dir);
             newLast = from - 1;
+            termRuns.tailMap(from, true).clear();
+            termRunsFrom = Math.min(termRunsFrom, from);
             segments = List.copyOf(segs);
             active = cut;
             activeCrc.reset();

@@ -193,6 +193,56 @@ class DiskLogStoreTest {
     }
 
     @Test
+    void termAtMatchesAModelThroughAppendsTruncationsResetsAndReopens() throws Exception {
+        long seed = new java.util.SplittableRandom().nextLong();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        DiskLogStoreFactory f = factory(SyncPolicy.NONE);
+        LogStore s = f.open("terms", new LogConfig(4096, 0, 0, null, 0)); // small segments: several files
+        List<Long> model = new java.util.ArrayList<>(); // term of index first + i
+        long first = 1;
+        long term = 1;
+        for (int step = 0; step < 300; step++) {
+            int op = rnd.nextInt(10);
+            if (op < 6) {
+                int n = 1 + rnd.nextInt(20);
+                java.util.List<byte[]> ps = new java.util.ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    ps.add(new byte[rnd.nextInt(40)]);
+                }
+                // a follower's append may mix terms: stamp a random split of the batch
+                MessageBatch b = MessageBatch.of(ps);
+                int split = rnd.nextInt(n + 1);
+                b.slice(0, split).stampTerm(term);
+                if (rnd.nextInt(3) == 0) {
+                    term += 1 + rnd.nextInt(2);
+                }
+                b.slice(split, n).stampTerm(term);
+                s.append(b);
+                for (int i = 0; i < n; i++) {
+                    model.add(i < split ? b.term(i) : term);
+                }
+            } else if (op < 8 && !model.isEmpty()) {
+                int keep = rnd.nextInt(model.size() + 1);
+                s.truncateFrom(first + keep);
+                model.subList(keep, model.size()).clear();
+                term += rnd.nextInt(2);
+            } else if (op == 8) {
+                s.close();
+                s = f.open("terms", new LogConfig(4096, 0, 0, null, 0));
+            } else if (rnd.nextInt(10) == 0) {
+                first = first + model.size() + rnd.nextInt(5);
+                s.resetTo(first);
+                model.clear();
+            }
+            for (int i = 0; i < model.size(); i++) {
+                assertThat(s.termAt(first + i)).as("term of %d at step %d (seed %d)", first + i, step, seed)
+                        .isEqualTo(model.get(i));
+            }
+        }
+        s.close();
+    }
+
+    @Test
     void membershipRecordRoundTripsSurvivesResetAndACorruptFileRefusesToOpen() throws Exception {
         DiskLogStoreFactory f = factory(SyncPolicy.FSYNC);
         LogStore s = f.open("ms", LogConfig.defaults());
