@@ -93,7 +93,12 @@ public final class TcpPeerTransport implements PeerTransport {
     private final ConcurrentHashMap<String, FrameHandler> handlers = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<PeerLink> writeRequests = new ConcurrentLinkedQueue<>();
     private final Selector selector;
-    private final ServerSocketChannel server;
+    /** The listener; null while the port could not be bound (retried every {@link #LISTEN_RETRY_NANOS}). */
+    private volatile ServerSocketChannel server;
+    private final InetSocketAddress listenAddress;
+    private long nextListenNanos;
+    private volatile String listenError;
+    static final long LISTEN_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final ExecutorService io;
     private final SecureRandom nonces = new SecureRandom();
     private final SplittableRandom jitter = new SplittableRandom();
@@ -150,22 +155,22 @@ public final class TcpPeerTransport implements PeerTransport {
         } else {
             this.key = secret.getBytes(StandardCharsets.UTF_8);
         }
+        this.listenAddress = new InetSocketAddress(cfg.host(), cfg.port());
         if (key == null) {
             this.selector = null;
-            this.server = null;
             this.io = null;
             return;
         }
         try {
             this.selector = Selector.open();
-            this.server = ServerSocketChannel.open();
-            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            server.bind(new InetSocketAddress(cfg.host(), cfg.port()));
-            server.configureBlocking(false);
-            server.register(selector, SelectionKey.OP_ACCEPT);
         } catch (IOException e) {
-            closeQuietly();
-            throw new IllegalStateException("peer transport cannot listen on " + cfg.host() + ":" + cfg.port() + ": " + e, e);
+            throw new IllegalStateException("peer transport cannot open a selector: " + e, e);
+        }
+        if (!listen()) {
+            // e.g. the port is still held by a process that is going away: peers we dial still
+            // connect; inbound peers reach us once the port is free
+            LOG.warn("Peer transport of node '{}' cannot listen on {} ({}); retrying every second, dialing peers "
+                    + "meanwhile", self, listenAddress, listenError);
         }
         this.io = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "forestbus-transport-" + self);
@@ -174,7 +179,7 @@ public final class TcpPeerTransport implements PeerTransport {
             return t;
         });
         LOG.info("Peer transport of node '{}' (cluster '{}') listening on {}; dials {}, accepts {}", self, clusterId,
-                server.socket().getLocalSocketAddress(),
+                server != null ? server.socket().getLocalSocketAddress() : listenAddress + " (not yet bound)",
                 links.values().stream().filter(l -> l.dialer).map(l -> l.name).toList(),
                 links.values().stream().filter(l -> !l.dialer).map(l -> l.name).toList());
         io.execute(this::loop);
@@ -319,9 +324,41 @@ public final class TcpPeerTransport implements PeerTransport {
         }
     }
 
-    /** Runs due timers (dials, timeouts, pings); returns nanos until the next one. */
+    /** Binds the listener; false (with {@code listenError} set) when the address cannot be bound. */
+    private boolean listen() {
+        ServerSocketChannel s = null;
+        try {
+            s = ServerSocketChannel.open();
+            s.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            s.bind(listenAddress);
+            s.configureBlocking(false);
+            s.register(selector, SelectionKey.OP_ACCEPT);
+            server = s;
+            listenError = null;
+            return true;
+        } catch (IOException e) {
+            closeChannel(s);
+            listenError = e.toString();
+            return false;
+        }
+    }
+
+    /** Runs due timers (dials, timeouts, pings, listener retry); returns nanos until the next one. */
     private long timers(long now) {
         long next = TimeUnit.SECONDS.toNanos(1);
+        if (server == null) {
+            if (now - nextListenNanos >= 0) {
+                if (listen()) {
+                    LOG.info("Peer transport of node '{}' now listening on {}", self,
+                            server.socket().getLocalSocketAddress());
+                } else {
+                    nextListenNanos = now + LISTEN_RETRY_NANOS;
+                    LOG.debug("Peer transport of node '{}' still cannot listen on {}: {}", self, listenAddress,
+                            listenError);
+                }
+            }
+            next = Math.min(next, LISTEN_RETRY_NANOS);
+        }
         for (PeerLink l : links.values()) {
             if (l.dialer && l.conn == null) {
                 if (now - l.nextDialNanos >= 0) {

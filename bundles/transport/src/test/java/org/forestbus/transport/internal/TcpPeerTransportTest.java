@@ -391,6 +391,27 @@ class TcpPeerTransportTest {
     }
 
     @Test
+    void aPortTakenAtActivationIsRetriedUntilItIsFree() throws Exception {
+        nodes = new TestNodes("a", "b");
+        TcpPeerTransport b;
+        int port;
+        try (java.net.ServerSocket holder = new java.net.ServerSocket()) {
+            holder.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+            port = holder.getLocalPort();
+            b = nodes.start("b", new Cfg().port(port)); // activation succeeds; it cannot listen yet
+            assertThat(b.localPort()).isEqualTo(-1);
+        }
+        nodes.addresses.put("b", "127.0.0.1:" + port);
+        int taken = port;
+        await().atMost(WAIT).until(() -> b.localPort() == taken);
+        TcpPeerTransport a = nodes.start("a");
+        awaitConnected(a, "b");
+        Inbox inB = new Inbox();
+        b.register("t", inB);
+        await().atMost(WAIT).until(() -> a.send("b", "t", intPayload(7, 4)) && inB.of("a", "t").contains(7));
+    }
+
+    @Test
     void fullQueueRefusesFramesForThatPeerOnly() throws Exception {
         nodes = new TestNodes("a", "b", "c");
         Cfg cfg = new Cfg().queue(256 * 1024);
