@@ -641,7 +641,9 @@ final class RaftTopic implements TopicService {
         term = core.term();
         leader = core.leader();
         role = now;
-        members = new TopicMembers(core.voters(), core.learners(), lastConfigIndex(), core.matchIndexes());
+        if (now != lastRole || !core.voters().equals(lastVoters) || !core.learners().equals(lastLearners)) {
+            publishMembers(); // otherwise refreshed by housekeeping: no allocation per input on idle topics
+        }
         if (transferFuture != null) {
             if (now != Role.LEADER && transferTarget.equals(leader)) {
                 transferFuture.complete(null);
@@ -697,9 +699,17 @@ final class RaftTopic implements TopicService {
                 : new HardState(hs.term(), hs.votedFor(), Math.max(durableLast, log.hardState().commitIndex()));
     }
 
+    /** Publishes the members snapshot (match indexes as of now) for {@link #members()}. */
+    private void publishMembers() {
+        members = new TopicMembers(core.voters(), core.learners(), lastConfigIndex(), core.matchIndexes());
+    }
+
     private void housekeeping() {
         if (closed || failure != null || persisting) {
             return;
+        }
+        if (core.role() == Role.LEADER) {
+            publishMembers(); // match indexes for topic-info / the member-add progress line, once a second
         }
         try {
             if (unsavedHardState != null) {
