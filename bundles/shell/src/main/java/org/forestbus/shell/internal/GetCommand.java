@@ -11,7 +11,6 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.forestbus.api.ForestBusException;
 import org.forestbus.api.ReadResult;
 import org.forestbus.api.TopicRegistry;
 
@@ -39,13 +38,8 @@ public class GetCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        ReadResult r;
-        try {
-            r = registry.require(topic).read(from, Math.max(1, max), 4 << 20, waitMillis)
-                    .get(waitMillis + 30_000, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw ForestBusException.from(e);
-        }
+        ReadResult r = Answers.await(registry.require(topic).read(from, Math.max(1, max), 4 << 20, waitMillis),
+                waitMillis + 30_000, TimeUnit.MILLISECONDS);
         long id = r.firstIndex();
         for (ByteBuffer p : r.messages().payloads()) {
             out.println(id++ + "\t" + StandardCharsets.UTF_8.decode(p));

@@ -11,7 +11,6 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.forestbus.api.ForestBusException;
 import org.forestbus.api.MessageBatch;
 import org.forestbus.api.TopicRegistry;
 
@@ -40,16 +39,12 @@ public class SendCommand implements Action {
     @Override
     public Object execute() throws Exception {
         MessageBatch batch = MessageBatch.of(messages.stream().map(m -> m.getBytes(StandardCharsets.UTF_8)).toList());
-        try {
-            long[] ids = registry.require(topic).send(batch, !noCommitWait).get(timeoutSeconds, TimeUnit.SECONDS);
-            StringBuilder sb = new StringBuilder();
-            for (long id : ids) {
-                sb.append(sb.length() == 0 ? "" : " ").append(id);
-            }
-            out.println(sb);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw ForestBusException.from(e);
+        long[] ids = Answers.await(registry.require(topic).send(batch, !noCommitWait), timeoutSeconds, TimeUnit.SECONDS);
+        StringBuilder sb = new StringBuilder();
+        for (long id : ids) {
+            sb.append(sb.length() == 0 ? "" : " ").append(id);
         }
+        out.println(sb);
         return null;
     }
 }

@@ -1,7 +1,6 @@
 package org.forestbus.shell.internal;
 
 import java.io.PrintStream;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -76,10 +75,6 @@ public class TopicMemberAddCommand implements Action {
     }
 
     private static <T> T await(java.util.concurrent.CompletableFuture<T> f, long deadline) throws Exception {
-        try {
-            return f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (ExecutionException e) {
-            throw ForestBusException.from(e);
-        }
+        return Answers.await(f, Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 }

@@ -1,7 +1,6 @@
 package org.forestbus.shell.internal;
 
 import java.io.PrintStream;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -10,7 +9,6 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.forestbus.api.ForestBusException;
 import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicRegistry;
 
@@ -37,13 +35,9 @@ public class TopicMemberRemoveCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        try {
-            TopicMembers m = registry.require(topic).changeMembers(TopicMembers.Change.REMOVE, node)
-                    .get(timeoutSeconds, TimeUnit.SECONDS);
-            out.println("Removed " + node + " from " + topic + "; voters " + m.voters() + ", learners " + m.learners());
-        } catch (ExecutionException e) {
-            throw ForestBusException.from(e);
-        }
+        TopicMembers m = Answers.await(registry.require(topic).changeMembers(TopicMembers.Change.REMOVE, node),
+                timeoutSeconds, TimeUnit.SECONDS);
+        out.println("Removed " + node + " from " + topic + "; voters " + m.voters() + ", learners " + m.learners());
         return null;
     }
 }

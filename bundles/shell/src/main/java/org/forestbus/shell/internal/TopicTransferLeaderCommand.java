@@ -1,7 +1,6 @@
 package org.forestbus.shell.internal;
 
 import java.io.PrintStream;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -10,7 +9,6 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
-import org.forestbus.api.ForestBusException;
 import org.forestbus.api.TopicRegistry;
 
 @Service
@@ -36,12 +34,8 @@ public class TopicTransferLeaderCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        try {
-            registry.require(topic).transferLeadership(node).get(timeoutSeconds, TimeUnit.SECONDS);
-            out.println("Leadership of " + topic + " is now with " + node);
-        } catch (ExecutionException e) {
-            throw ForestBusException.from(e);
-        }
+        Answers.await(registry.require(topic).transferLeadership(node), timeoutSeconds, TimeUnit.SECONDS);
+        out.println("Leadership of " + topic + " is now with " + node);
         return null;
     }
 }
