@@ -146,16 +146,7 @@ public final class RaftNode {
         this.cfg = Objects.requireNonNull(cfg, "cfg");
         this.rnd = Objects.requireNonNull(rnd, "rnd");
         this.log = new LogState(Objects.requireNonNull(log, "log"));
-        for (Membership m : configs) {
-            boolean carried = m.index() < this.log.firstIndex()
-                    || (m.index() <= this.log.lastIndex() && this.log.term(m.index()) == m.term());
-            if (carried && (this.configs.isEmpty() || m.index() > last(this.configs).index())) {
-                this.configs.add(m);
-            }
-        }
-        if (this.configs.isEmpty()) {
-            throw new IllegalArgumentException("no configuration left for the log " + log.firstIndex() + ".." + log.lastIndex());
-        }
+        this.configs.addAll(carriedConfigurations(configs, log));
         applyConfig();
         this.term = hs.term();
         this.vote = hs.votedFor();
@@ -173,6 +164,28 @@ public final class RaftNode {
         this.savedHardState = hardState();
         this.reportedCommit = commit;
         resetRandomizedElectionTimeout();
+    }
+
+    /**
+     * The configurations of {@code saved} whose carrier entries {@code log} still holds (or that
+     * lie below its first index), ascending; the last one is the configuration in effect. This is
+     * what a node restored from {@code saved} and {@code log} uses.
+     *
+     * @throws IllegalArgumentException when none is left
+     */
+    public static List<Membership> carriedConfigurations(List<Membership> saved, RaftLog log) {
+        List<Membership> out = new ArrayList<>();
+        for (Membership m : saved) {
+            boolean carried = m.index() < log.firstIndex()
+                    || (m.index() <= log.lastIndex() && log.term(m.index()) == m.term());
+            if (carried && (out.isEmpty() || m.index() > last(out).index())) {
+                out.add(m);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("no configuration left for the log " + log.firstIndex() + ".." + log.lastIndex());
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ queries

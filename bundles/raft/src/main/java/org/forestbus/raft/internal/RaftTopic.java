@@ -157,7 +157,8 @@ final class RaftTopic implements TopicService {
             configs = List.of(Membership.bootstrap(clusterNodes, List.of()));
             log.saveMembershipRecord(MembershipCodec.toRecord(configs));
         }
-        Membership effective = effective(configs, log);
+        List<Membership> carried = RaftNode.carriedConfigurations(configs, new LogView(log));
+        Membership effective = carried.get(carried.size() - 1);
         boolean alone = effective.voters().equals(List.of(nodeName)) && effective.learners().isEmpty();
         if (alone) {
             // A group of one: this node is the whole majority and no other leader can ever exist,
@@ -183,19 +184,6 @@ final class RaftTopic implements TopicService {
                 HOUSEKEEPING_MILLIS, HOUSEKEEPING_MILLIS, TimeUnit.MILLISECONDS);
         LOG.info("Topic {} open on {}: voters {}, learners {}, term {}, first index {}, last index {}, commit index {}",
                 name, nodeName, core.voters(), core.learners(), core.term(), log.firstIndex(), log.lastIndex(), core.commitIndex());
-    }
-
-    /** The configuration in effect for this log: the last one whose carrier entry it holds (as RaftNode decides). */
-    private static Membership effective(List<Membership> configs, LogStore log) {
-        Membership in = configs.get(0);
-        for (Membership m : configs) {
-            boolean carried = m.index() < log.firstIndex()
-                    || (m.index() <= log.lastIndex() && log.termAt(m.index()) == m.term());
-            if (carried) {
-                in = m;
-            }
-        }
-        return in;
     }
 
     /** The core's read-only view of the durable log. */
