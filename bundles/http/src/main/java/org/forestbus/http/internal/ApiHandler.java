@@ -24,6 +24,7 @@ import org.forestbus.api.MessageBatch;
 import org.forestbus.api.NodeInfo;
 import org.forestbus.api.NotLeaderException;
 import org.forestbus.api.ShuttingDownException;
+import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicRegistry;
 import org.forestbus.api.TopicService;
 import org.forestbus.api.TopicStatus;
@@ -162,7 +163,7 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         }
     }
 
-    private static org.forestbus.api.TopicMembers members(TopicService t) {
+    private static TopicMembers members(TopicService t) {
         try {
             return t.members();
         } catch (UnsupportedOperationException e) {
@@ -175,10 +176,10 @@ final class ApiHandler extends Handler.Abstract.NonBlocking {
         Fields q = query(ex.request);
         String change = requiredParam(q, "change");
         String node = requiredParam(q, "node");
-        org.forestbus.api.TopicMembers.Change c = switch (change.trim().toLowerCase(Locale.ROOT)) {
-            case "add-learner" -> org.forestbus.api.TopicMembers.Change.ADD_LEARNER;
-            case "promote" -> org.forestbus.api.TopicMembers.Change.PROMOTE;
-            case "remove" -> org.forestbus.api.TopicMembers.Change.REMOVE;
+        TopicMembers.Change c = switch (change.trim().toLowerCase(Locale.ROOT)) {
+            case "add-learner" -> TopicMembers.Change.ADD_LEARNER;
+            case "promote" -> TopicMembers.Change.PROMOTE;
+            case "remove" -> TopicMembers.Change.REMOVE;
             default -> throw HttpError.badRequest("parameter change must be add-learner, promote or remove, got '"
                     + change + "'");
         };

@@ -22,6 +22,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import org.forestbus.api.ReadResult;
+import org.forestbus.api.TopicMembers;
 import org.forestbus.api.TopicStatus;
 
 /**
@@ -249,7 +250,7 @@ final class Wire {
     }
 
     /** {@code {"voters":[..],"learners":[..],"configIndex":N,"replicated":{"node":index,..}}} */
-    ByteBuffer members(boolean isCbor, org.forestbus.api.TopicMembers m) {
+    ByteBuffer members(boolean isCbor, TopicMembers m) {
         return write(isCbor, 128 + 32 * (m.voters().size() + m.learners().size()), g -> {
             g.writeStartObject();
             writeStrings(g, "voters", m.voters());
