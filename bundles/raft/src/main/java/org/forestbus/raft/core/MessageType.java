@@ -15,5 +15,13 @@ public enum MessageType {
     HEARTBEAT,
     HEARTBEAT_RESP,
     /** Leadership transfer: the receiver campaigns at once, bypassing PreVote and leases. */
-    TIMEOUT_NOW
+    TIMEOUT_NOW,
+    /**
+     * Commit notice: an empty AppendEntries that wants no answer, sent when the commit index
+     * advances and the follower has been sent every entry ({@code index}/{@code logTerm} are the
+     * last entry sent to it). A follower whose log holds that entry adopts
+     * {@code min(commit, index)}; otherwise it ignores the notice. Halves the messages per commit
+     * compared with an empty APPEND and its APPEND_RESP.
+     */
+    COMMIT
 }

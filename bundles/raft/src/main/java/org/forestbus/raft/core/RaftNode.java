@@ -509,7 +509,8 @@ public final class RaftNode {
     }
 
     private static boolean isFromLeader(MessageType t) {
-        return t == MessageType.APPEND || t == MessageType.HEARTBEAT || t == MessageType.RESET;
+        return t == MessageType.APPEND || t == MessageType.HEARTBEAT || t == MessageType.RESET
+                || t == MessageType.COMMIT;
     }
 
     // ------------------------------------------------------------------ output
@@ -541,7 +542,7 @@ public final class RaftNode {
 
     private static boolean onlyReplication(List<Message> ms) {
         for (Message m : ms) {
-            if (m.type() != MessageType.APPEND && m.type() != MessageType.HEARTBEAT && m.type() != MessageType.RESET) {
+            if (!isFromLeader(m.type())) {
                 return false;
             }
         }
@@ -858,7 +859,7 @@ public final class RaftNode {
 
     private void stepCandidate(Message m) {
         switch (m.type()) {
-            case APPEND, HEARTBEAT, RESET -> {
+            case APPEND, HEARTBEAT, RESET, COMMIT -> {
                 // a leader exists in our term (or, for a pre-candidate, in the current term)
                 becomeFollower(m.term(), m.from());
                 stepFollower(m);
@@ -903,6 +904,19 @@ public final class RaftNode {
                 electionElapsed = 0;
                 lead = m.from();
                 handleReset(m);
+            }
+            case COMMIT -> {
+                electionElapsed = 0;
+                lead = m.from();
+                // Log Matching: holding the leader's entry at m.index (same term) means our log
+                // equals the leader's through it, so min(leader commit, m.index) is committed here
+                // too. Below our commit there is nothing to learn (and the term may be gone to
+                // retention); a missing or different entry means an append was lost or conflicts:
+                // the leader's next append or heartbeat sorts that out. Never answered.
+                long i = m.index();
+                if (i > commit && i <= log.lastIndex() && log.term(i) == m.logTerm()) {
+                    commitTo(Math.min(m.commit(), i));
+                }
             }
             case TIMEOUT_NOW -> {
                 if (promotable()) {
@@ -1131,10 +1145,30 @@ public final class RaftNode {
     private boolean maybeCommitAndStepDown() {
         boolean c = maybeCommit();
         if (c) {
-            bcastAppend(); // followers learn the new commit index
+            bcastCommit();
             maybeStepDownAfterRemoval();
         }
         return c;
+    }
+
+    /**
+     * Followers learn a new commit index: a follower that has been sent every entry gets a
+     * COMMIT notice (no answer), any other one the append it is due (which carries the commit).
+     */
+    private void bcastCommit() {
+        long last = log.lastIndex();
+        for (String p : peers) {
+            Progress pr = progress.get(p);
+            if (pr != null && pr.state == Progress.State.REPLICATE && pr.next > last) {
+                long prevTerm = log.term(pr.next - 1);
+                if (prevTerm != LogState.UNKNOWN) {
+                    send(new Message(MessageType.COMMIT, id, p, term, pr.next - 1, prevTerm, MessageBatch.empty(),
+                            commit, false, 0, false));
+                    continue;
+                }
+            }
+            sendAppend(p, true);
+        }
     }
 
     private void bcastAppend() {

@@ -12,13 +12,15 @@ import org.forestbus.raft.core.MessageType;
 
 /**
  * Binary form of a Raft {@link Message} inside a transport frame (little-endian):
- * {@code version:u8=1, type:u8, flags:u8 (1=reject, 2=transfer), term, index, logTerm, commit,
+ * {@code version:u8=3, type:u8 (MessageType ordinal), flags:u8 (1=reject, 2=transfer), term, index, logTerm, commit,
  * rejectHint (i64 each), from, to (u16 length + UTF-8 each), configs ({@link MembershipCodec}),
- * entries (the rest: v0 messages, the same bytes as on disk)}. Version 2 added configs.
+ * entries (the rest: v0 messages, the same bytes as on disk)}. Version 2 added configs, version 3
+ * the COMMIT type; nodes of a cluster must speak the same version (others' frames are refused as
+ * malformed and logged).
  */
 final class RaftMessageCodec {
 
-    static final byte VERSION = 2;
+    static final byte VERSION = 3;
     private static final MessageType[] TYPES = MessageType.values();
     private static final int FIXED = 3 + 5 * 8;
 

@@ -477,9 +477,19 @@ final class RaftTopic implements TopicService {
             // advance() declares the whole log durable: this sync also covers entries written by
             // pipelined Readies whose background syncs are still running
             long covered = log.lastIndex();
-            log.sync().whenComplete((d, err) -> actor.execute(() -> persisted(rd, err, covered)));
+            // Without a term/vote to save, nothing stands between this fsync and the Ready's
+            // messages (a follower's acknowledgements): send them from the completing thread
+            // rather than after a hop back to the actor. No later Ready exists until persisted()
+            // runs (persisting), so per-peer order is kept.
+            boolean sendOnSync = !rd.mustSaveHardState() && !rd.messages().isEmpty();
+            log.sync().whenComplete((d, err) -> {
+                if (sendOnSync && err == null) {
+                    sendAll(rd);
+                }
+                actor.execute(() -> persisted(rd, err, covered, sendOnSync));
+            });
         } else {
-            persisted(rd, null, -1); // truncate/reset are durable on return; nothing else to sync
+            persisted(rd, null, -1, false); // truncate/reset are durable on return; nothing else to sync
         }
     }
 
@@ -502,9 +512,7 @@ final class RaftTopic implements TopicService {
         if (rd.hardState() != null) {
             unsavedHardState = rd.hardState(); // commit only (pipelinable): written by housekeeping
         }
-        for (Message m : rd.messages()) {
-            net.send(name, m);
-        }
+        sendAll(rd);
         reads.advance(rd.commitIndex());
         answerClients(rd.commitIndex());
         core.advanceWritten(rd);
@@ -540,7 +548,13 @@ final class RaftTopic implements TopicService {
         return !rd.entries().isEmpty();
     }
 
-    private void persisted(Ready rd, Throwable err, long synced) {
+    private void sendAll(Ready rd) {
+        for (Message m : rd.messages()) {
+            net.send(name, m);
+        }
+    }
+
+    private void persisted(Ready rd, Throwable err, long synced, boolean messagesSent) {
         if (closed) {
             return;
         }
@@ -566,8 +580,8 @@ final class RaftTopic implements TopicService {
         } else if (rd.resetTo() != 0 || rd.truncateFrom() != 0) {
             durableLast = log.lastIndex();
         }
-        for (Message m : rd.messages()) {
-            net.send(name, m);
+        if (!messagesSent) {
+            sendAll(rd);
         }
         reads.advance(rd.commitIndex());
         answerClients(rd.commitIndex());

@@ -597,6 +597,74 @@ class RaftNodeTest {
     }
 
     @Test
+    void newCommitReachesCaughtUpFollowersAsANoticeThatWantsNoAnswer() {
+        leaderOf(3);
+        node.step(appendResp("b", "a", 1, 0)); // probes answered: both replicate
+        node.step(appendResp("c", "a", 1, 0));
+        drain();
+        node.propose(MessageBatch.of(new byte[] {1}));
+        assertThat(drain()).filteredOn(m -> m.type() == MessageType.APPEND).hasSize(2);
+        node.step(appendResp("b", "a", 1, 1));
+        List<Message> out = drain();
+        assertThat(node.commitIndex()).isEqualTo(1);
+        // c has been sent index 1 too (its ack is still in flight): both get a notice, nobody an empty append
+        assertThat(out).extracting(Message::type).containsOnly(MessageType.COMMIT);
+        assertThat(out).extracting(Message::to).containsExactlyInAnyOrder("b", "c");
+        assertThat(out).allSatisfy(m -> {
+            assertThat(m.index()).isEqualTo(1);
+            assertThat(m.logTerm()).isEqualTo(1);
+            assertThat(m.commit()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void newCommitReachesAFollowerWithUnsentEntriesInItsAppend() {
+        RaftConfig cfg = CFG.withFlowControl(100, 1 << 20, 1, 1 << 20); // one append in flight
+        create("a", List.of("a", "b", "c"), cfg, new MemLog(), HardState.INITIAL);
+        node.campaign();
+        node.step(new Message(MessageType.VOTE_RESP, "b", "a", 1, 0, 0, MessageBatch.empty(), 0, false, 0, false));
+        drain();
+        node.step(appendResp("b", "a", 1, 0));
+        node.step(appendResp("c", "a", 1, 0));
+        drain();
+        node.propose(MessageBatch.of(new byte[] {1}));
+        drain();
+        node.propose(MessageBatch.of(new byte[] {2})); // c's pipeline is full: index 2 waits for its ack
+        drain();
+        node.step(appendResp("b", "a", 1, 2));
+        List<Message> out = drain();
+        assertThat(node.commitIndex()).isEqualTo(2);
+        assertThat(out).filteredOn(m -> m.to().equals("b")).singleElement()
+                .satisfies(m -> assertThat(m.type()).isEqualTo(MessageType.COMMIT));
+        node.step(appendResp("c", "a", 1, 1));
+        assertThat(drain()).filteredOn(m -> m.to().equals("c")).singleElement().satisfies(m -> {
+            assertThat(m.type()).isEqualTo(MessageType.APPEND);
+            assertThat(m.entries().count()).isEqualTo(1);
+            assertThat(m.commit()).isEqualTo(2);
+        });
+    }
+
+    @Test
+    void followerAdoptsANoticesCommitOnlyThroughAnEntryItHoldsAndNeverAnswers() {
+        create("a", List.of("a", "b", "c"), CFG, new MemLog(), HardState.INITIAL);
+        node.step(append("b", 2, 0, 0, batch(1, 2), 0));
+        drain();
+        assertThat(node.commitIndex()).isZero();
+        node.step(new Message(MessageType.COMMIT, "b", "a", 2, 3, 2, MessageBatch.empty(), 3, false, 0, false));
+        assertThat(node.commitIndex()).as("entry 3 not held (its append was lost)").isZero();
+        node.step(new Message(MessageType.COMMIT, "b", "a", 2, 2, 1, MessageBatch.empty(), 2, false, 0, false));
+        assertThat(node.commitIndex()).as("our entry 2 has another term").isZero();
+        node.step(new Message(MessageType.COMMIT, "b", "a", 2, 1, 1, MessageBatch.empty(), 5, false, 0, false));
+        assertThat(node.commitIndex()).as("not beyond the matching entry").isEqualTo(1);
+        node.step(new Message(MessageType.COMMIT, "b", "a", 2, 2, 2, MessageBatch.empty(), 2, false, 0, false));
+        assertThat(node.commitIndex()).isEqualTo(2);
+        assertThat(drain()).as("notices are never answered").isEmpty();
+        node.step(new Message(MessageType.COMMIT, "c", "a", 3, 2, 2, MessageBatch.empty(), 2, false, 0, false));
+        assertThat(node.term()).as("a notice of a later term is a leader's word").isEqualTo(3);
+        assertThat(node.leader()).isEqualTo("c");
+    }
+
+    @Test
     void transferToCaughtUpVoterSendsTimeoutNowAtOnce() {
         leaderOf(3);
         node.step(appendResp("b", "a", 1, 0));
