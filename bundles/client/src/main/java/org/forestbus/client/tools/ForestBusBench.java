@@ -54,7 +54,7 @@ public final class ForestBusBench implements Callable<Integer> {
     @Option(names = {"-d", "--duration"}, defaultValue = "10", description = "Seconds of sending (default ${DEFAULT-VALUE}).")
     double duration;
 
-    @Option(names = {"-w", "--warmup"}, defaultValue = "2", description = "Seconds of sending before the measured "
+    @Option(names = {"-w", "--warmup"}, defaultValue = "5", description = "Seconds of sending before the measured "
             + "duration, not counted (JIT compilation, connection setup; default ${DEFAULT-VALUE}).")
     double warmup;
 

@@ -218,7 +218,7 @@ final class RaftTopic implements TopicService {
             return CompletableFuture.failedFuture(new MalformedBatchException("no messages to send"));
         }
         CompletableFuture<long[]> f = new CompletableFuture<>();
-        actor.execute(() -> input(() -> propose(batch, waitForCommit, f)));
+        actor.executeOrRun(() -> input(() -> propose(batch, waitForCommit, f)));
         return f;
     }
 
@@ -486,7 +486,7 @@ final class RaftTopic implements TopicService {
                 if (sendOnSync && err == null) {
                     sendAll(rd);
                 }
-                actor.execute(() -> persisted(rd, err, covered, sendOnSync));
+                actor.executeOrRun(() -> persisted(rd, err, covered, sendOnSync));
             });
         } else {
             persisted(rd, null, -1, false); // truncate/reset are durable on return; nothing else to sync
@@ -521,7 +521,7 @@ final class RaftTopic implements TopicService {
             long writeTerm = core.term();
             long epoch = pipelineEpoch;
             backgroundSyncs++;
-            log.sync().whenComplete((d, err) -> actor.execute(() -> {
+            log.sync().whenComplete((d, err) -> actor.executeOrRun(() -> {
                 backgroundSyncs--;
                 if (closed) {
                     return;

@@ -33,9 +33,33 @@ final class SerialExecutor implements Executor {
         pool.execute(this::drain);
     }
 
+    /**
+     * Like {@link #execute}, but when no task is queued or running, the calling thread runs the
+     * queue itself (at most {@link #INLINE_BUDGET} tasks, then the rest moves to the pool) instead
+     * of waking a pool thread: one thread hop less on the paths that carry a client's write. Only
+     * for callers that may spend a little time on the topic's work and hold no locks: a client
+     * connection's thread, an fsync completion. Never a shared I/O loop or the timer.
+     */
+    void executeOrRun(Runnable task) {
+        synchronized (tasks) {
+            tasks.add(task);
+            if (scheduled) {
+                return;
+            }
+            scheduled = true;
+        }
+        drain(INLINE_BUDGET);
+    }
+
+    static final int INLINE_BUDGET = 32;
+
     private void drain() {
+        drain(256);
+    }
+
+    private void drain(int budget) {
         // bounded batch per turn so one busy topic cannot starve the others on the pool
-        for (int i = 0; i < 256; i++) {
+        for (int i = 0; i < budget; i++) {
             Runnable next;
             synchronized (tasks) {
                 next = tasks.poll();
