@@ -51,8 +51,12 @@ import org.slf4j.LoggerFactory;
  * <p>Rounds run back to back on one executor thread while waiters remain, with a short bounded
  * commit delay (at most 100 µs, a quarter of the last force) so that writers acknowledged by one
  * round can join the next. The active segment is preallocated with zeros ahead of the write
- * position (up to 8 MiB) so most fsyncs overwrite allocated blocks (fdatasync without a journal
- * commit); the zeros are cut off at roll, close and recovery, so closed segments hold records only.
+ * position so most fsyncs overwrite allocated blocks (fdatasync without a journal commit or inode
+ * update); the zeros are cut off at roll, close and recovery, so closed segments hold records only.
+ * Zero-filling runs ahead of the writer on the sync executor, in chunks growing from 64 KiB to
+ * {@link #MAX_PREALLOC_CHUNK} (a writer that catches up fills for itself): writing megabytes of
+ * zeros on the writer's thread stalled every producer for milliseconds, and a chunk's dirty zeros
+ * are flushed by the next round, so small chunks keep that extra fsync work small.
  * Consequence of the v0 format: an all-zero record (empty payload, term 0) at the very end of the
  * unsynced tail is indistinguishable from preallocated zeros and is dropped by recovery; Raft
  * never writes term 0, so this cannot lose an acknowledged Raft entry.
@@ -99,6 +103,17 @@ final class DiskLogStore implements LogStore {
     private final ReentrantReadWriteLock structure = new ReentrantReadWriteLock();
     private final ReentrantLock fsyncMutex = new ReentrantLock();
     private final Object syncLock = new Object();
+    /**
+     * Guards zero-filling: {@link #fillTarget}, {@link #fillScheduled}, and every change of a
+     * segment's {@code allocated} end or of its file length beyond its data. A leaf lock: nothing
+     * else is acquired while it is held.
+     */
+    private final Object fillLock = new Object();
+    /** The segment a background fill may extend (the active one); null while it is being retired. */
+    private Segment fillTarget;
+    private boolean fillScheduled;
+    /** Largest zero-fill chunk: its zeros are flushed by the round after it. */
+    static final long MAX_PREALLOC_CHUNK = 1 << 20;
 
     private volatile List<Segment> segments; // immutable snapshot, replaced under the structure write lock
     private volatile long firstIndex;
@@ -149,7 +164,7 @@ final class DiskLogStore implements LogStore {
         this.clock = clock;
         this.syncExecutor = syncExecutor;
         this.onClose = onClose;
-        this.preallocChunk = Math.max(4096, Math.min(8 << 20, config.segmentBytes() / 16));
+        this.preallocChunk = Math.max(4096, Math.min(MAX_PREALLOC_CHUNK, config.segmentBytes() / 16));
         try {
             recover();
         } catch (IOException e) {
@@ -283,6 +298,9 @@ final class DiskLogStore implements LogStore {
             act.file = fs.open(act.path, false);
         }
         active = act;
+        synchronized (fillLock) {
+            fillTarget = act;
+        }
         if (!activeCrcValid) {
             activeCrc.reset();
             SegmentScanner.prefixCrc(act.file, act.dataEnd, activeCrc);
@@ -596,22 +614,76 @@ final class DiskLogStore implements LogStore {
         return newLast;
     }
 
-    /** Zero-fills ahead of the write position so that most fsyncs overwrite allocated blocks (fdatasync without metadata). */
+    /**
+     * Makes sure {@code [dataEnd, end)} of the active segment lies in zero-filled space (so most
+     * fsyncs overwrite allocated blocks: fdatasync without metadata) and asks for the next chunk
+     * in the background once less than a chunk is left. Fills for itself only when the writer
+     * has caught up with the background (waiting out a fill in progress).
+     */
     private void preallocate(Segment s, long end) throws IOException {
-        if (end <= s.allocated) {
-            return;
+        if (end > s.allocated) {
+            synchronized (fillLock) {
+                if (end > s.allocated) {
+                    long target = end + fillChunk(s);
+                    writeZeros(s, end, target); // [dataEnd, end) is about to hold the records
+                    s.allocated = target;
+                }
+            }
         }
-        // grows with the segment (64 KiB, then doubling up to preallocChunk) so that many small
-        // topics do not each zero-fill megabytes they will never use
-        long target = end + Math.max(65536, Math.min(preallocChunk, s.allocated));
-        for (long p = end; p < target; ) {
+        if (s.allocated - end < fillChunk(s)) {
+            fillAheadLater(s);
+        }
+    }
+
+    /** Grows with the segment (64 KiB, doubling up to preallocChunk): small topics do not zero-fill megabytes they never use. */
+    private long fillChunk(Segment s) {
+        return Math.max(65536, Math.min(preallocChunk, s.allocated));
+    }
+
+    private void fillAheadLater(Segment s) {
+        synchronized (fillLock) {
+            if (fillScheduled || fillTarget != s) {
+                return;
+            }
+            fillScheduled = true;
+        }
+        try {
+            syncExecutor.execute(() -> fillAhead(s));
+        } catch (RejectedExecutionException e) {
+            synchronized (fillLock) {
+                fillScheduled = false; // shutting down: the writer fills for itself if it must
+            }
+        }
+    }
+
+    /** Background: zero-fills the next chunk after {@code s.allocated}, where the writer never writes without this lock. */
+    private void fillAhead(Segment s) {
+        synchronized (fillLock) {
+            fillScheduled = false;
+            if (s != fillTarget || closed || failure != null) {
+                return;
+            }
+            long from = s.allocated;
+            long target = from + fillChunk(s);
+            try {
+                writeZeros(s, from, target);
+                s.allocated = target;
+            } catch (IOException | RuntimeException e) {
+                // not a failure of the log: nothing acknowledged depends on these zeros; a full
+                // disk or a broken file shows up (and fails the log) on the writer's next append
+                LOG.debug("{}: zero-filling {} ahead failed", topic, s, e);
+            }
+        }
+    }
+
+    private static void writeZeros(Segment s, long from, long to) throws IOException {
+        for (long p = from; p < to; ) {
             ByteBuffer z = ZEROS.duplicate();
-            z.limit((int) Math.min(z.capacity(), target - p));
+            z.limit((int) Math.min(z.capacity(), to - p));
             int n = z.remaining();
-            s.file.write(z, p);
+            s.file.write(z, p); // writes the whole buffer
             p += n;
         }
-        s.allocated = target;
     }
 
     private Segment roll() throws IOException {
@@ -623,9 +695,12 @@ final class DiskLogStore implements LogStore {
         }
         s.indexed = true;
         s.lastWriteMillis = clock.millis();
-        if (old.allocated > old.dataEnd) {
-            old.file.truncate(old.dataEnd); // closed segments hold records only (the original's format)
-            old.allocated = old.dataEnd;
+        synchronized (fillLock) {
+            fillTarget = s;
+            if (old.allocated > old.dataEnd) {
+                old.file.truncate(old.dataEnd); // closed segments hold records only (the original's format)
+                old.allocated = old.dataEnd;
+            }
         }
         old.lastWriteMillis = clock.millis();
         activeCrc.reset();
@@ -856,6 +931,13 @@ final class DiskLogStore implements LogStore {
         lastCk = ck;
     }
 
+    /** No background fill runs or starts until {@link #fillTarget} is set again. */
+    private void stopFilling() {
+        synchronized (fillLock) {
+            fillTarget = null;
+        }
+    }
+
     @Override
     public void truncateFrom(long index) {
         checkWritable();
@@ -868,6 +950,7 @@ final class DiskLogStore implements LogStore {
         fsyncMutex.lock();
         try {
             checkWritable();
+            stopFilling();
             long from = Math.max(index, firstIndex);
             List<Segment> segs = new ArrayList<>(segments);
             int k = segs.indexOf(floor(segs, from));
@@ -893,10 +976,13 @@ final class DiskLogStore implements LogStore {
                 closeQuietly(s);
                 fs.delete(s.path);
             }
-            if (cut.file.size() != cutPos) {
-                cut.file.truncate(cutPos);
+            synchronized (fillLock) {
+                if (cut.file.size() != cutPos) {
+                    cut.file.truncate(cutPos);
+                }
+                cut.allocated = cutPos;
+                fillTarget = cut;
             }
-            cut.allocated = cutPos;
             cut.index.truncate(rel, cutPos);
             synchronized (syncLock) {
                 cut.dataEnd = cutPos;
@@ -958,6 +1044,7 @@ final class DiskLogStore implements LogStore {
         fsyncMutex.lock();
         try {
             checkWritable();
+            stopFilling();
             // Checkpoint first: after a crash with every segment gone, open restarts at newFirst. Any
             // segment that survives a crash next to it must be durable (see applyRetention).
             forceDirty();
@@ -1093,6 +1180,7 @@ final class DiskLogStore implements LogStore {
         long upTo = 0;
         structure.writeLock().lock();
         fsyncMutex.lock();
+        stopFilling();
         try {
             if (failure == null) {
                 try {

@@ -26,8 +26,11 @@ final class Segment {
     volatile boolean indexed;
     /** Time of the last write (clock millis), or the file's mtime for segments found at open. */
     volatile long lastWriteMillis;
-    /** Writer only: file length including preallocated zeros. */
-    long allocated;
+    /**
+     * End of the zero-filled space (file length including preallocated zeros). Changed under the
+     * store's fill lock; the writer reads it without (it only writes below it, or takes the lock).
+     */
+    volatile long allocated;
     /** Guarded by the store's sync lock: written since the last fsync round captured it. */
     boolean dirty;
 

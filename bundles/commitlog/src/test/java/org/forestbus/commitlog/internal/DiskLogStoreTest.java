@@ -148,6 +148,61 @@ class DiskLogStoreTest {
     }
 
     @Test
+    void zerosAreFilledAheadInTheBackgroundAndNeverOutliveTheSegmentsEnd() throws Exception {
+        SimulatedFileSystem fs = new SimulatedFileSystem();
+        Fixtures.ManualExecutor ex = new Fixtures.ManualExecutor();
+        LogConfig cfg = LogConfig.defaults().withSegmentBytes(64L << 20); // chunks grow to 1 MiB
+        DiskLogStore s = Fixtures.open(fs, Fixtures.SIM_DIR, cfg, SyncPolicy.NONE, ex, Clock.systemUTC());
+        Path seg = Fixtures.SIM_DIR.resolve(Segment.name(1));
+        s.append(Fixtures.batch(10, 1000, 1)); // the writer's own first fill: 64 KiB past its data
+        long data = 10 * rec(1000);
+        assertThat(fs.size(seg)).isEqualTo(data + 65536);
+        while (fs.size(seg) - data >= 65536 && ex.queue.isEmpty()) {
+            s.append(Fixtures.batch(10, 1000, 1));
+            data += 10 * rec(1000);
+        }
+        assertThat(ex.queue).as("less than a chunk left: the next one is asked for").hasSize(1);
+        long before = fs.size(seg);
+        ex.runAll();
+        long after = fs.size(seg);
+        assertThat(after).as("filled on the executor, not by the writer").isGreaterThan(before);
+        for (long end = data + 10 * rec(1000); end <= after; end += 10 * rec(1000)) {
+            s.append(Fixtures.batch(10, 1000, 1)); // the next fill is asked for but does not run
+            data = end;
+            assertThat(fs.size(seg)).as("appends into filled space write no zeros").isEqualTo(after);
+        }
+        // the fill asked for before the close runs after it: it must not grow the closed segment
+        assertThat(ex.queue).hasSize(1);
+        s.close();
+        ex.runAll();
+        assertThat(fs.size(seg)).as("closed segments hold records only").isEqualTo(data);
+        DiskLogStore r = Fixtures.open(fs, Fixtures.SIM_DIR, cfg, SyncPolicy.NONE, ex, Clock.systemUTC());
+        assertThat(r.lastIndex()).isEqualTo(data / rec(1000));
+        r.close();
+    }
+
+    @Test
+    void aFillAskedForBeforeARollLeavesTheClosedSegmentAtItsRecords() throws Exception {
+        SimulatedFileSystem fs = new SimulatedFileSystem();
+        Fixtures.ManualExecutor ex = new Fixtures.ManualExecutor();
+        LogConfig cfg = LogConfig.defaults().withSegmentBytes(200_000);
+        DiskLogStore s = Fixtures.open(fs, Fixtures.SIM_DIR, cfg, SyncPolicy.NONE, ex, Clock.systemUTC());
+        long data = 0;
+        while (ex.queue.isEmpty()) {
+            s.append(Fixtures.batch(10, 1000, 1));
+            data += 10 * rec(1000);
+        }
+        while (s.stats().segments() == 1) { // the queued fill waits while the segment rolls
+            s.append(Fixtures.batch(10, 1000, 1));
+            data += 10 * rec(1000);
+        }
+        long firstSegData = data - 10 * rec(1000);
+        ex.runAll();
+        assertThat(fs.size(Fixtures.SIM_DIR.resolve(Segment.name(1)))).isEqualTo(firstSegData);
+        s.close();
+    }
+
+    @Test
     void truncateFromAndResetToAreDurableAndReopen() throws Exception {
         DiskLogStoreFactory f = factory(SyncPolicy.FSYNC);
         LogConfig cfg = LogConfig.defaults().withSegmentBytes(1024);
