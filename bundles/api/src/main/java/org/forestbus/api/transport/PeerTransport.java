@@ -25,6 +25,18 @@ public interface PeerTransport {
     boolean send(String toNode, String topic, ByteBuffer payload);
 
     /**
+     * Like {@link #send}, for a frame somebody waits on (replication on a client's write path):
+     * when the peer's connection is idle the transport may write it on the calling thread at once
+     * rather than hand it to its I/O thread to coalesce with later frames. Still never blocks, and
+     * per peer, frames still arrive in the order they were sent. The default is {@link #send}.
+     *
+     * @since 1.1
+     */
+    default boolean sendUrgent(String toNode, String topic, ByteBuffer payload) {
+        return send(toNode, topic, payload);
+    }
+
+    /**
      * Delivers frames for {@code topic} to {@code handler} until the returned registration is
      * closed. One handler per topic; frames for topics with no handler are dropped.
      */

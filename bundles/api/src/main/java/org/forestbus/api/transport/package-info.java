@@ -4,5 +4,5 @@
  * not part of the API: the transport never looks inside a payload.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.forestbus.api.transport;

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.forestbus.api.transport.PeerTransport;
 import org.forestbus.raft.core.Message;
+import org.forestbus.raft.core.MessageType;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -62,10 +63,21 @@ public final class RaftNetwork {
         }
     }
 
-    /** Best effort: false when there is no transport or the peer's queue is full. */
+    /**
+     * Best effort: false when there is no transport or the peer's queue is full. Heartbeats and
+     * their answers are queued to coalesce (1,000 idle topics heartbeat constantly); everything
+     * else is on somebody's critical path (a client's write waits on appends, acks and commit
+     * notices; an election on votes) and may be written at once ({@link PeerTransport#sendUrgent}).
+     */
     boolean send(String topic, Message m) {
         PeerTransport t = transport;
-        return t != null && t.send(m.to(), topic, RaftMessageCodec.encode(m));
+        if (t == null) {
+            return false;
+        }
+        ByteBuffer frame = RaftMessageCodec.encode(m);
+        return m.type() == MessageType.HEARTBEAT || m.type() == MessageType.HEARTBEAT_RESP
+                ? t.send(m.to(), topic, frame)
+                : t.sendUrgent(m.to(), topic, frame);
     }
 
     private void registerWith(String topic, Consumer<Message> receiver) {

@@ -6,8 +6,13 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 
-/** One TCP connection and its protocol state; used only by the I/O thread. */
+/**
+ * One TCP connection and its protocol state, used by the I/O thread; once OPEN, a sender may also
+ * write DATA frames itself under {@link #writeLock}, which guards the output side ({@link #out},
+ * {@link #control}, {@link #dataBuf}, {@link #batch}, {@link #lastWriteNanos}).
+ */
 final class Connection {
 
     enum State {
@@ -28,11 +33,11 @@ final class Connection {
     final SocketChannel ch;
     final boolean outbound;
     SelectionKey key;
-    State state;
+    volatile State state;
     long stateSinceNanos;
     long lastReadNanos;
     long lastWriteNanos;
-    boolean closed;
+    volatile boolean closed;
 
     /** Outbound: the link dialed. Inbound: set only once authenticated. */
     PeerLink link;
@@ -46,6 +51,7 @@ final class Connection {
     ByteBuffer body;
     ByteBuffer spareBody;
 
+    final ReentrantLock writeLock = new ReentrantLock();
     final ArrayDeque<ByteBuffer> control = new ArrayDeque<>();
     ByteBuffer out;
     ByteBuffer dataBuf;

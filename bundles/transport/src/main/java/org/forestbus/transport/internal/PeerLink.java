@@ -34,11 +34,13 @@ final class PeerLink {
     volatile long framesSent;
     volatile long framesReceived;
     volatile long wireFramesSent;
+    /** DATA frames written by the sending thread itself (TcpPeerTransport.writeNow), not the I/O thread. */
+    volatile long wireFramesSentBySender;
     volatile long wireFramesReceived;
     volatile long dropped;
     volatile long connects;
 
-    Connection conn;          // I/O thread: the current connection (dialing, handshaking or open)
+    volatile Connection conn;          // I/O thread: the current connection (dialing, handshaking or open)
     int failures;             // I/O thread: consecutive failed attempts (backoff exponent)
     long nextDialNanos;       // I/O thread
 

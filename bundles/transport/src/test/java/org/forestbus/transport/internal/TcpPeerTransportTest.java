@@ -482,6 +482,31 @@ class TcpPeerTransportTest {
     }
 
     @Test
+    void aLoneUrgentRecordIsWrittenByItsSenderAndOrderIsKept() {
+        nodes = new TestNodes("a", "b");
+        TcpPeerTransport b = nodes.start("b");
+        TcpPeerTransport a = nodes.start("a");
+        Inbox inB = new Inbox();
+        b.register("t", inB);
+        awaitConnected(a, "b");
+        // request/response traffic (a Raft append, then its answer): each record goes alone
+        for (int i = 0; i < 20; i++) {
+            int n = i + 1;
+            assertThat(a.sendUrgent("b", "t", intPayload(i, 8))).isTrue();
+            await().atMost(WAIT).until(() -> inB.of("a", "t").size() == n);
+        }
+        // then a burst mixing the sender's own writes with the I/O thread's
+        for (int i = 20; i < 520; i++) {
+            assertThat(i % 2 == 0 ? a.sendUrgent("b", "t", intPayload(i, 8)) : a.send("b", "t", intPayload(i, 8))).isTrue();
+        }
+        await().atMost(WAIT).until(() -> inB.of("a", "t").size() == 520);
+        assertThat(inB.of("a", "t")).isEqualTo(range(520));
+        long bySender = a.wireFramesSentBySender("b");
+        System.out.println("transport: " + bySender + " of " + status(a, "b").framesSent() + " records written by their sender");
+        assertThat(bySender).as("lone records skip the I/O thread").isPositive();
+    }
+
+    @Test
     void aFailingHandlerDoesNotStopDelivery() {
         nodes = new TestNodes("a", "b");
         TcpPeerTransport b = nodes.start("b");
