@@ -1,15 +1,18 @@
 package org.forestbus.cbor.internal;
 
 import com.fasterxml.jackson.core.JsonToken;
-import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.Socket;
+import java.io.InputStream;
 import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -29,11 +32,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: {@link #run()} is the connection's only reader; it decodes a request, hands it to
  * the {@link RpcHandler} (which returns a future and never blocks) and reads on, so a long poll
- * never delays later pipelined requests. Completed replies go to an outbox drained by at most one
- * writer task at a time on the shared {@code writers} executor, which encodes each response and
- * writes it whole, in completion order. At most {@code maxPending} requests are in flight, and no
- * new request is read while more than {@code maxQueuedBytes} of completed replies wait to be
- * written: the reader then stops reading (TCP back-pressure).
+ * never delays later pipelined requests. The socket is non-blocking: whoever completes a reply
+ * encodes it and writes it at once, whole, on its own thread (no hand-off to a writer thread on
+ * the path of every request); what the socket does not take is queued and written by the reader
+ * thread, which waits on a per-connection selector for input and for room to write. Replies
+ * carrying more than {@link #INLINE_REPLY_BYTES} of messages are encoded on the {@code writers}
+ * executor instead, so a topic's thread never spends long on a big read. At most
+ * {@code maxPending} requests are in flight, and no new request is read while more than
+ * {@code maxQueuedBytes} of replies wait for the socket (a client that stops reading gets
+ * TCP back-pressure; nothing ever blocks on its socket).
  *
  * <p>Closing: on EOF the connection closes once every outstanding reply is written; on an
  * undecodable header, malformed CBOR or a broken limit it logs why and closes at once (the stream
@@ -45,6 +52,8 @@ final class CborConnection implements Runnable {
 
     /** Largest request header accepted (a header is a method name and a sequence number). */
     static final int MAX_HEADER_BYTES = 64 << 10;
+    /** Replies with more message bytes than this are encoded on the writers executor, not by their completer. */
+    static final long INLINE_REPLY_BYTES = 64 << 10;
     private static final String SERVICE = "RPCHandler";
     private static final String[] HEADER_FIELDS = {"ServiceMethod", "Seq"};
     private static final String[] SEND_FIELDS = {"ClusterID", "Topic", "SentMessages", "WaitForCommit"};
@@ -58,7 +67,20 @@ final class CborConnection implements Runnable {
     private record Outgoing(Header header, Reply reply) {
     }
 
-    private final Socket socket;
+    /** A reply's encoded bytes, wrapped without a copy. */
+    private static final class Encoded extends ByteArrayOutputStream {
+        Encoded(int size) {
+            super(size);
+        }
+
+        ByteBuffer buffer() {
+            return ByteBuffer.wrap(buf, 0, count);
+        }
+    }
+
+    private final SocketChannel ch;
+    private final Selector selector;
+    private final SelectionKey key;
     private final String remote;
     private final RpcHandler handler;
     private final BoundedCborParser.Factory cbor;
@@ -66,22 +88,22 @@ final class CborConnection implements Runnable {
     private final int maxRequestBytes;
     private final Consumer<CborConnection> onClose;
     private final Semaphore permits;
+    /** Requests read whose reply is not yet written or queued. */
     private final AtomicInteger pending = new AtomicInteger();
-    private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean draining = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final Object writeLock = new Object();
-    private final OutputStream out;
+    /** Guards {@link #unsent}, {@link #unsentBytes} and writes to the channel. */
+    private final Object outLock = new Object();
+    private final ArrayDeque<ByteBuffer> unsent = new ArrayDeque<>();
+    private long unsentBytes;
     private volatile boolean inputEnded;
-    /** Payload bytes of completed replies not yet written; guarded by {@code outputGate}. */
-    private long queuedBytes;
+    private volatile boolean waitingForPermit;
     private final long maxQueuedBytes;
-    private final Object outputGate = new Object();
 
-    CborConnection(Socket socket, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
-                   int maxRequestBytes, int maxPending, long maxQueuedBytes, Consumer<CborConnection> onClose) {
-        this.socket = socket;
-        this.remote = String.valueOf(socket.getRemoteSocketAddress());
+    CborConnection(SocketChannel ch, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
+                   int maxRequestBytes, int maxPending, long maxQueuedBytes, Consumer<CborConnection> onClose)
+            throws IOException {
+        this.ch = ch;
+        this.remote = String.valueOf(ch.getRemoteAddress());
         this.handler = handler;
         this.cbor = cbor;
         this.writers = writers;
@@ -89,25 +111,26 @@ final class CborConnection implements Runnable {
         this.permits = new Semaphore(maxPending);
         this.maxQueuedBytes = maxQueuedBytes;
         this.onClose = onClose;
-        OutputStream raw;
+        ch.configureBlocking(false);
+        this.selector = Selector.open();
         try {
-            raw = socket.getOutputStream();
-        } catch (IOException e) {
-            raw = OutputStream.nullOutputStream(); // socket already closed: the reader fails at once
+            this.key = ch.register(selector, SelectionKey.OP_READ);
+        } catch (IOException | RuntimeException e) {
+            selector.close();
+            throw e;
         }
-        this.out = new BufferedOutputStream(raw, 64 << 10);
     }
 
     @Override
     public void run() {
         BoundedCborParser parser = null;
         try {
-            RequestLimitStream in = new RequestLimitStream(socket.getInputStream());
+            RequestLimitStream in = new RequestLimitStream(new ChannelInput());
             parser = cbor.boundedParser(in);
             WireReader r = new WireReader(parser);
             while (!closed.get()) {
                 awaitOutputBelowLimit();
-                permits.acquire();
+                acquirePermit();
                 long start = r.position();
                 in.window(start, MAX_HEADER_BYTES);
                 r.budgetEnd(start + MAX_HEADER_BYTES);
@@ -139,18 +162,16 @@ final class CborConnection implements Runnable {
                     LOG.warn("CBOR-RPC {}: {} failed", remote, h.serviceMethod(), e);
                     f = CompletableFuture.completedFuture(Reply.error(String.valueOf(e.getMessage())));
                 }
-                f.whenComplete((reply, err) -> enqueue(new Outgoing(h,
+                f.whenComplete((reply, err) -> deliver(new Outgoing(h,
                         err != null ? Reply.error(String.valueOf(err.getMessage())) : reply)));
             }
             inputEnded = true;
-            if (pending.get() == 0) {
-                close(null);
+            while (!closed.get() && (pending.get() > 0 || hasUnsent())) {
+                waitForIo(false); // EOF: write what is still owed, then close
             }
+            close(null);
         } catch (RequestTooLargeException e) {
             close("request too large: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            close(null);
         } catch (IOException | RuntimeException e) {
             LOG.debug("CBOR-RPC {}: reader stopped", remote, e);
             close(closed.get() || e instanceof SocketException ? null : "unreadable request: " + e);
@@ -188,12 +209,14 @@ final class CborConnection implements Runnable {
             LOG.debug("CBOR-RPC {}: connection closed", remote);
         }
         try {
-            socket.close();
+            ch.close();
         } catch (IOException e) {
             LOG.debug("CBOR-RPC {}: close failed", remote, e);
         }
-        synchronized (outputGate) {
-            outputGate.notifyAll();
+        try {
+            selector.close(); // wakes the reader out of select()
+        } catch (IOException e) {
+            LOG.debug("CBOR-RPC {}: closing the selector failed", remote, e);
         }
         onClose.accept(this);
     }
@@ -307,73 +330,131 @@ final class CborConnection implements Runnable {
         return new ReceiveArgs(topic[0], n[0], n[1], wait[0]);
     }
 
-    // ---- write side -------------------------------------------------------------------------
+    // ---- I/O ---------------------------------------------------------------------------------
 
-    private void enqueue(Outgoing o) {
-        synchronized (outputGate) {
-            queuedBytes += o.reply().payloadBytes();
+    /** The parser's input: non-blocking reads, waiting on the selector (and writing what is owed) when none is ready. */
+    private final class ChannelInput extends InputStream {
+        private final byte[] one = new byte[1];
+
+        @Override
+        public int read() throws IOException {
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
         }
-        outbox.add(o);
-        scheduleDrain();
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            ByteBuffer dst = ByteBuffer.wrap(b, off, len);
+            while (true) {
+                int n = ch.read(dst);
+                if (n != 0) {
+                    return n; // -1 at end of stream
+                }
+                waitForIo(true);
+            }
+        }
+    }
+
+    /**
+     * Reader thread: waits until the socket is readable ({@code read}), has room for queued
+     * replies, or a completer wakes us; then writes what it can of the queued replies.
+     */
+    private void waitForIo(boolean read) throws IOException {
+        if (closed.get() || Thread.currentThread().isInterrupted()) {
+            throw new SocketException("connection closed");
+        }
+        int ops = read ? SelectionKey.OP_READ : 0;
+        if (hasUnsent()) {
+            ops |= SelectionKey.OP_WRITE;
+        }
+        try {
+            key.interestOps(ops);
+            selector.select();
+            selector.selectedKeys().clear();
+        } catch (RuntimeException e) { // closed meanwhile: cancelled key, closed selector
+            throw new SocketException("connection closed");
+        }
+        if (hasUnsent()) {
+            writeUnsent();
+        }
+    }
+
+    private boolean hasUnsent() {
+        synchronized (outLock) {
+            return !unsent.isEmpty();
+        }
+    }
+
+    private void writeUnsent() {
+        try {
+            synchronized (outLock) {
+                ByteBuffer b;
+                while ((b = unsent.peek()) != null) {
+                    unsentBytes -= ch.write(b);
+                    if (b.hasRemaining()) {
+                        return;
+                    }
+                    unsent.poll();
+                }
+            }
+        } catch (IOException e) {
+            close(closed.get() ? null : "write failed: " + e);
+        }
     }
 
     /**
      * Back-pressure for clients that pipeline reads but do not read the replies: the reader takes
-     * no new request while more than {@code maxQueuedBytes} of completed replies wait to be written.
+     * no new request while more than {@code maxQueuedBytes} of replies wait for the socket.
      */
-    private void awaitOutputBelowLimit() throws InterruptedException {
-        synchronized (outputGate) {
-            while (queuedBytes > maxQueuedBytes && !closed.get()) {
-                outputGate.wait();
+    private void awaitOutputBelowLimit() throws IOException {
+        while (!closed.get()) {
+            synchronized (outLock) {
+                if (unsentBytes <= maxQueuedBytes) {
+                    return;
+                }
             }
+            waitForIo(false);
         }
     }
 
-    private void scheduleDrain() {
-        if (!outbox.isEmpty() && draining.compareAndSet(false, true)) {
+    /** A completed reply: encoded and written by the completing thread, or by a writer task when large. */
+    private void deliver(Outgoing o) {
+        if (o.reply().payloadBytes() > INLINE_REPLY_BYTES) {
             try {
-                writers.execute(this::drain);
+                writers.execute(() -> send(o));
             } catch (RejectedExecutionException e) {
-                draining.set(false);
                 close(null); // the listener is shutting down
+                replied();
             }
+            return;
         }
+        send(o);
     }
 
     /**
-     * Writer task: at most one runs per connection (the {@code draining} flag), so responses are
-     * written whole and in completion order. Encodes straight into the socket's buffered stream
-     * and flushes when the outbox is empty (pipelined replies share packets).
+     * Encodes the reply (outside the lock) and writes it whole after the replies before it: at
+     * once if the socket takes it, else queued for the reader thread. Never blocks on the socket.
      */
-    private void drain() {
-        try {
-            Outgoing o;
-            while ((o = outbox.poll()) != null) {
-                if (!closed.get()) {
-                    write(o, outbox.isEmpty());
-                }
-                synchronized (outputGate) {
-                    queuedBytes -= o.reply().payloadBytes();
-                    outputGate.notifyAll();
-                }
-                permits.release();
-                if (pending.decrementAndGet() == 0 && inputEnded) {
-                    close(null); // EOF seen and every reply written
-                }
-            }
-        } finally {
-            draining.set(false);
-            scheduleDrain(); // an item may have arrived after the last poll
-        }
-    }
-
-    private void write(Outgoing o, boolean flush) {
+    private void send(Outgoing o) {
         Header h = o.header();
+        boolean wake = false;
         try {
-            synchronized (writeLock) {
-                WireWriter.writeResponse(out, h.serviceMethod(), h.seq(), o.reply().error(), o.reply().body());
-                if (flush) {
-                    out.flush();
+            if (!closed.get()) {
+                Encoded e = new Encoded((int) Math.min(Integer.MAX_VALUE - 16, 256 + o.reply().payloadBytes() * 11 / 10));
+                WireWriter.writeResponse(e, h.serviceMethod(), h.seq(), o.reply().error(), o.reply().body());
+                ByteBuffer bytes = e.buffer();
+                synchronized (outLock) {
+                    if (unsent.isEmpty()) {
+                        ch.write(bytes);
+                    }
+                    if (bytes.hasRemaining()) {
+                        unsent.add(bytes);
+                        unsentBytes += bytes.remaining();
+                        wake = true;
+                    }
                 }
             }
         } catch (IOException e) {
@@ -382,6 +463,34 @@ final class CborConnection implements Runnable {
             // a half-written response cannot be taken back: the stream is unusable
             LOG.error("CBOR-RPC {}: cannot encode the reply to {}", remote, h.serviceMethod(), e);
             close("reply encoding failed");
+        } finally {
+            if (replied() || wake) {
+                selector.wakeup(); // the reader writes the rest, or closes after EOF
+            }
+        }
+    }
+
+    /** One reply is out of our hands; true when the reader must look (it waits for a permit, or EOF seen and nothing pending). */
+    private boolean replied() {
+        permits.release();
+        return (pending.decrementAndGet() == 0 && inputEnded) || waitingForPermit;
+    }
+
+    /**
+     * Takes an in-flight slot; while none is free the reader keeps writing queued replies (a
+     * client may wait for those before its in-flight requests can finish).
+     */
+    private void acquirePermit() throws IOException {
+        if (permits.tryAcquire()) {
+            return;
+        }
+        waitingForPermit = true; // before the retry: a release after it wakes the selector
+        try {
+            while (!permits.tryAcquire()) {
+                waitForIo(false);
+            }
+        } finally {
+            waitingForPermit = false;
         }
     }
 }

@@ -2,9 +2,8 @@ package org.forestbus.cbor.internal;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.net.SocketException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * original ({@code IdentifyNode}, {@code RequestVote}, {@code AppendEntries},
  * {@code ConfigurationChange}) are not served here ("rpc: can't find method").
  *
- * <p>Threads (all owned here, stopped on deactivation): one acceptor, one reader per connection,
- * and writer tasks (at most one per connection with replies to send). No thread waits for a
+ * <p>Threads (all owned here, stopped on deactivation): one acceptor, one reader per connection
+ * (which also writes what a non-blocking socket did not take at once), and writer tasks for large
+ * replies; small replies are written by the thread that completes them. No thread waits for a
  * request: long polls and commit waits are futures of the {@link org.forestbus.api.TopicService}.
  * Deactivation closes the listener and every open connection.
  */
@@ -44,7 +44,7 @@ public final class CborRpcServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(CborRpcServer.class);
 
-    private final ServerSocket server;
+    private final ServerSocketChannel server;
     private final RpcHandler handler;
     private final BoundedCborParser.Factory cbor;
     private final CborRpcConfig cfg;
@@ -62,21 +62,26 @@ public final class CborRpcServer {
                 new RpcHandler.Limits(Math.max(1, cfg.max_read_messages()), Math.max(1, cfg.max_read_bytes()),
                         Math.max(0, cfg.max_wait_ms())));
         this.cbor = new BoundedCborParser.Factory(cfg.max_nesting_depth(), cfg.max_request_bytes());
-        this.server = new ServerSocket();
-        server.setReuseAddress(true);
+        this.server = ServerSocketChannel.open();
+        server.socket().setReuseAddress(true);
         String host = cfg.host() == null ? "" : cfg.host().trim();
-        server.bind(host.isEmpty() ? new InetSocketAddress(cfg.port()) : new InetSocketAddress(host, cfg.port()), 128);
+        try {
+            server.bind(host.isEmpty() ? new InetSocketAddress(cfg.port()) : new InetSocketAddress(host, cfg.port()), 128);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
         this.readers = new ThreadPoolExecutor(0, Math.max(1, cfg.max_connections()) + 16, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), threads("forestbus-cbor-conn-"));
         this.writers = Executors.newCachedThreadPool(threads("forestbus-cbor-write-"));
         this.acceptor = Executors.newSingleThreadExecutor(threads("forestbus-cbor-accept-"));
         acceptor.execute(this::acceptLoop);
-        LOG.info("CBOR-RPC listening on {}", server.getLocalSocketAddress());
+        LOG.info("CBOR-RPC listening on {}", server.socket().getLocalSocketAddress());
     }
 
     /** The bound port (useful with {@code port=0}). */
     int port() {
-        return server.getLocalPort();
+        return server.socket().getLocalPort();
     }
 
     /** Open connections right now. */
@@ -105,16 +110,16 @@ public final class CborRpcServer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        LOG.info("CBOR-RPC listener on port {} stopped", server.getLocalPort());
+        LOG.info("CBOR-RPC listener on port {} stopped", server.socket().getLocalPort());
     }
 
     private void acceptLoop() {
-        while (!server.isClosed()) {
-            Socket s;
+        while (server.isOpen()) {
+            SocketChannel s;
             try {
                 s = server.accept();
             } catch (IOException e) {
-                if (!server.isClosed()) {
+                if (server.isOpen()) {
                     LOG.error("CBOR-RPC accept failed; the listener stops", e);
                 }
                 return;
@@ -129,14 +134,14 @@ public final class CborRpcServer {
             }
             CborConnection c = null;
             try {
-                s.setTcpNoDelay(true);
+                s.socket().setTcpNoDelay(true);
                 c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(),
                         Math.max(1, cfg.max_pending_requests()), 2L * Math.max(1, cfg.max_read_bytes()),
                         connections::remove);
                 connections.add(c);
                 readers.execute(c);
-            } catch (SocketException | RejectedExecutionException e) {
-                LOG.warn("CBOR-RPC: cannot serve {}: {}", s.getRemoteSocketAddress(), e.toString());
+            } catch (IOException | RejectedExecutionException e) {
+                LOG.warn("CBOR-RPC: cannot serve {}: {}", s.socket().getRemoteSocketAddress(), e.toString());
                 if (c != null) {
                     c.close(null);
                 }
@@ -145,7 +150,7 @@ public final class CborRpcServer {
         }
     }
 
-    private static void closeQuietly(Socket s) {
+    private static void closeQuietly(SocketChannel s) {
         try {
             s.close();
         } catch (IOException ignored) {

@@ -39,6 +39,32 @@ class PipeliningTest extends ServerTestSupport {
         }
     }
 
+    @Test
+    void aClientThatStopsReadingNeverBlocksTheThreadsThatAnswerIt() throws Exception {
+        start(new TestConfig().maxPending(1000));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        int polls = 300;
+        try (RpcTestClient slow = connect(); RpcTestClient producer = connect(); RpcTestClient other = connect()) {
+            for (int i = 1; i <= polls; i++) {
+                slow.send(RECV, i, recvArgs("t", 1, 50, true));
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> t.pendingPolls() == polls);
+            String[] msgs = new String[50];
+            java.util.Arrays.fill(msgs, "x".repeat(1000));
+            // this send completes every poll on the producer connection's thread: 300 replies of
+            // ~50 KB (15 MB) to a socket nobody reads; the thread writes what fits and moves on
+            assertThat(producer.call(SEND, 1, sendArgs("t", false, msgs)).code()).isZero();
+            assertThat(other.call(GTD, 1, Map.of("Topic", "t")).body().get("LastIndex").asLong()).isEqualTo(50);
+            java.util.Set<Long> seqs = new java.util.HashSet<>();
+            for (int i = 0; i < polls; i++) { // the client reads at last: every reply arrives whole
+                Response r = slow.read();
+                assertThat(r.body().get("ReceivedMessages").size()).isEqualTo(50);
+                seqs.add(r.seq());
+            }
+            assertThat(seqs).hasSize(polls);
+        }
+    }
+
     /** Random mixes of long polls, sends and details on one connection; every reply matches its request. */
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 42, 20151})
