@@ -377,9 +377,7 @@ final class CborConnection implements Runnable {
         } catch (RuntimeException e) { // closed meanwhile: cancelled key, closed selector
             throw new SocketException("connection closed");
         }
-        if (hasUnsent()) {
-            writeUnsent();
-        }
+        writeUnsent();
     }
 
     private boolean hasUnsent() {

@@ -40,7 +40,7 @@ final class PeerLink {
     volatile long dropped;
     volatile long connects;
 
-    volatile Connection conn;          // I/O thread: the current connection (dialing, handshaking or open)
+    volatile Connection conn; // set by the I/O thread: the current connection (dialing, handshaking or open); read by senders
     int failures;             // I/O thread: consecutive failed attempts (backoff exponent)
     long nextDialNanos;       // I/O thread
 

@@ -260,16 +260,17 @@ public final class TcpPeerTransport implements PeerTransport {
         return true;
     }
 
-    /**
-     * {@link #sendUrgent}: the sender writes the queued records itself when the connection is open and idle (no frame
-     * in progress, no control frame waiting, nobody else writing, nothing written in the last
-     * {@link #INLINE_GAP_NANOS}) and the socket takes the whole frame: no wake-up of the I/O
-     * thread, one thread hop less per Raft message. Returns false
-     * when the I/O thread must do (or finish) the write. Never blocks: the channel is non-blocking
-     * and the lock is only tried.
-     */
+    /** Records sent closer together than this after a write coalesce on the I/O thread instead. */
     private static final long INLINE_GAP_NANOS = 100_000;
 
+    /**
+     * {@link #sendUrgent}: the sender writes the queued records itself when the connection is
+     * open and idle (no frame in progress, no control frame waiting, nobody else writing, nothing
+     * written in the last {@link #INLINE_GAP_NANOS}) and the socket takes the whole frame: no
+     * wake-up of the I/O thread, one thread hop less per Raft message. Returns false when the I/O
+     * thread must do (or finish) the write. Never blocks: the channel is non-blocking and the
+     * lock is only tried.
+     */
     private boolean writeNow(Connection c) {
         if (c == null || c.state != State.OPEN || c.closed || !c.writeLock.tryLock()) {
             return false;
@@ -293,9 +294,7 @@ public final class TcpPeerTransport implements PeerTransport {
             if (c.out.hasRemaining()) {
                 return false; // the I/O thread finishes the frame (and waits for OP_WRITE if it must)
             }
-            if (c.out == c.dataBuf && c.dataBuf.capacity() > KEEP_BUFFER_BYTES) {
-                c.dataBuf = null;
-            }
+            frameWritten(c);
             c.out = null;
             c.link.wireFramesSentBySender++;
             return c.link.queue.isEmpty();
@@ -829,9 +828,7 @@ public final class TcpPeerTransport implements PeerTransport {
                         interest(c, SelectionKey.OP_READ | SelectionKey.OP_WRITE);
                         return;
                     }
-                    if (c.out == c.dataBuf && c.dataBuf.capacity() > KEEP_BUFFER_BYTES) {
-                        c.dataBuf = null;
-                    }
+                    frameWritten(c);
                 }
                 ByteBuffer ctl = c.control.poll();
                 if (ctl != null) {
@@ -848,6 +845,13 @@ public final class TcpPeerTransport implements PeerTransport {
             close(c, "write to " + c.describe() + " failed: " + e, false);
         } finally {
             c.writeLock.unlock();
+        }
+    }
+
+    /** {@code c.out} is written whole: an oversized DATA buffer is not kept (caller holds {@code c.writeLock}). */
+    private static void frameWritten(Connection c) {
+        if (c.out == c.dataBuf && c.dataBuf.capacity() > KEEP_BUFFER_BYTES) {
+            c.dataBuf = null;
         }
     }
 
