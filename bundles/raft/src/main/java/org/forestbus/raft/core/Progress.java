@@ -22,6 +22,8 @@ final class Progress {
     boolean probeSent;
     /** Ticks since the leader last heard from this peer (CheckQuorum). */
     int sinceHeard;
+    /** The highest commit index sent to this peer (on an append, a reset or a notice); only decides whether a notice is due. */
+    long commitSent;
     private final ArrayDeque<long[]> inflight = new ArrayDeque<>(); // {lastIndex, bytes}
     private long inflightBytes;
 
@@ -88,6 +90,11 @@ final class Progress {
         if (!inflight.isEmpty()) {
             inflightBytes -= inflight.removeFirst()[1];
         }
+    }
+
+    /** True while an append sent in REPLICATE state awaits its acknowledgement. */
+    boolean hasInflight() {
+        return !inflight.isEmpty();
     }
 
     boolean inflightFull(RaftConfig cfg) {

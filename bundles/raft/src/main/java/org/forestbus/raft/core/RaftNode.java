@@ -1106,6 +1106,7 @@ public final class RaftNode {
                 while (sendAppend(m.from(), false)) {
                     // keep the pipeline full
                 }
+                noticeCommitAfterAck(m.from(), pr);
                 if (m.from().equals(leadTransferee) && pr.match == log.lastIndex()) {
                     send(Message.of(MessageType.TIMEOUT_NOW, id, m.from(), term));
                 }
@@ -1152,23 +1153,49 @@ public final class RaftNode {
     }
 
     /**
-     * Followers learn a new commit index: a follower that has been sent every entry gets a
-     * COMMIT notice (no answer), any other one the append it is due (which carries the commit).
+     * Followers learn a new commit index. A follower that has been sent every entry and has
+     * acknowledged them all gets a COMMIT notice (no answer); one with an append still in flight
+     * gets nothing now: its acknowledgement brings the notice ({@link #noticeCommitAfterAck}) unless
+     * a later append has carried the commit by then, so under steady load most commits travel on
+     * appends and a follower's commit trails the leader's by about one round trip. Any other
+     * follower gets the append it is due (which carries the commit).
      */
     private void bcastCommit() {
         long last = log.lastIndex();
         for (String p : peers) {
             Progress pr = progress.get(p);
             if (pr != null && pr.state == Progress.State.REPLICATE && pr.next > last) {
-                long prevTerm = log.term(pr.next - 1);
-                if (prevTerm != LogState.UNKNOWN) {
-                    send(new Message(MessageType.COMMIT, id, p, term, pr.next - 1, prevTerm, MessageBatch.empty(),
-                            commit, false, 0, false));
+                if (pr.hasInflight() || sendCommitNotice(p, pr)) {
                     continue;
                 }
             }
             sendAppend(p, true);
         }
+    }
+
+    /**
+     * After an acknowledgement from {@code p}: a follower that now holds every entry it was
+     * sent, with nothing in flight, and was last told an older commit gets a notice. Together
+     * with {@link #bcastCommit} this keeps the liveness of followers' commit indexes: the last
+     * acknowledgement of a quiet pipeline always finds {@code commitSent < commit} answered.
+     */
+    private void noticeCommitAfterAck(String p, Progress pr) {
+        if (pr.state == Progress.State.REPLICATE && pr.next > log.lastIndex() && !pr.hasInflight()
+                && pr.commitSent < commit) {
+            sendCommitNotice(p, pr);
+        }
+    }
+
+    /** A COMMIT notice to {@code p} naming the entry before its next index; false if that entry's term is gone. */
+    private boolean sendCommitNotice(String p, Progress pr) {
+        long prevTerm = log.term(pr.next - 1);
+        if (prevTerm == LogState.UNKNOWN) {
+            return false;
+        }
+        send(new Message(MessageType.COMMIT, id, p, term, pr.next - 1, prevTerm, MessageBatch.empty(),
+                commit, false, 0, false));
+        pr.commitSent = commit;
+        return true;
     }
 
     private void bcastAppend() {
@@ -1206,6 +1233,7 @@ public final class RaftNode {
             }
             cs.addAll(configsIn(f, f + ents.count() - 1));
             send(new Message(MessageType.RESET, id, to, term, f, 0, ents, commit, false, 0, false, cs));
+            pr.commitSent = commit;
             pr.state = Progress.State.PROBE;
             pr.probeSent = true;
             return true;
@@ -1219,6 +1247,7 @@ public final class RaftNode {
         send(new Message(MessageType.APPEND, id, to, term, prev, prevTerm, ents, commit, false, 0, false,
                 ents.isEmpty() ? List.of() : configsIn(prev + 1, prev + ents.count())));
         pr.sent(prev + ents.count(), ents.count(), ents.sizeBytes());
+        pr.commitSent = commit;
         return true;
     }
 

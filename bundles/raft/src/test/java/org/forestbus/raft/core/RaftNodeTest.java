@@ -607,14 +607,67 @@ class RaftNodeTest {
         node.step(appendResp("b", "a", 1, 1));
         List<Message> out = drain();
         assertThat(node.commitIndex()).isEqualTo(1);
-        // c has been sent index 1 too (its ack is still in flight): both get a notice, nobody an empty append
-        assertThat(out).extracting(Message::type).containsOnly(MessageType.COMMIT);
-        assertThat(out).extracting(Message::to).containsExactlyInAnyOrder("b", "c");
-        assertThat(out).allSatisfy(m -> {
+        // b acknowledged everything: a notice; c's append is still in flight: nothing yet, no empty append
+        assertThat(out).singleElement().satisfies(m -> {
+            assertThat(m.type()).isEqualTo(MessageType.COMMIT);
+            assertThat(m.to()).isEqualTo("b");
             assertThat(m.index()).isEqualTo(1);
             assertThat(m.logTerm()).isEqualTo(1);
             assertThat(m.commit()).isEqualTo(1);
         });
+        node.step(appendResp("c", "a", 1, 1));
+        assertThat(drain()).as("c's acknowledgement brings its notice").singleElement().satisfies(m -> {
+            assertThat(m.type()).isEqualTo(MessageType.COMMIT);
+            assertThat(m.to()).isEqualTo("c");
+            assertThat(m.index()).isEqualTo(1);
+            assertThat(m.commit()).isEqualTo(1);
+        });
+        node.step(appendResp("c", "a", 1, 1));
+        assertThat(drain()).as("a repeated acknowledgement: c was told already").isEmpty();
+    }
+
+    @Test
+    void aCommitReachingAFollowerOnALaterAppendNeedsNoNotice() {
+        leaderOf(3);
+        node.step(appendResp("b", "a", 1, 0));
+        node.step(appendResp("c", "a", 1, 0));
+        drain();
+        node.propose(MessageBatch.of(new byte[] {1}));
+        drain();
+        node.propose(MessageBatch.of(new byte[] {2})); // both followers: appends for 1 and 2 in flight
+        drain();
+        node.step(appendResp("b", "a", 1, 1));
+        assertThat(node.commitIndex()).isEqualTo(1);
+        assertThat(drain()).as("both followers still have an append in flight").isEmpty();
+        node.propose(MessageBatch.of(new byte[] {3}));
+        assertThat(drain()).filteredOn(m -> m.type() == MessageType.APPEND).hasSize(2)
+                .allSatisfy(m -> assertThat(m.commit()).isEqualTo(1));
+        node.step(appendResp("c", "a", 1, 3));
+        List<Message> out = drain();
+        assertThat(node.commitIndex()).isEqualTo(3);
+        // c holds everything and was last told 1: notice with 3; b still has 2 and 3 in flight
+        assertThat(out).singleElement().satisfies(m -> {
+            assertThat(m.type()).isEqualTo(MessageType.COMMIT);
+            assertThat(m.to()).isEqualTo("c");
+            assertThat(m.commit()).isEqualTo(3);
+        });
+        node.step(appendResp("b", "a", 1, 3));
+        assertThat(drain()).as("b's last acknowledgement brings its notice").singleElement()
+                .satisfies(m -> {
+                    assertThat(m.to()).isEqualTo("b");
+                    assertThat(m.type()).isEqualTo(MessageType.COMMIT);
+                    assertThat(m.commit()).isEqualTo(3);
+                });
+        node.propose(MessageBatch.of(new byte[] {4}));
+        drain();
+        node.step(appendResp("b", "a", 1, 4));
+        assertThat(drain()).singleElement().satisfies(m -> assertThat(m.to()).isEqualTo("b"));
+        node.step(appendResp("c", "a", 1, 4));
+        assertThat(drain()).as("4 was committed by b's ack while c had it in flight: c's ack brings the notice")
+                .singleElement().satisfies(m -> {
+                    assertThat(m.to()).isEqualTo("c");
+                    assertThat(m.commit()).isEqualTo(4);
+                });
     }
 
     @Test
