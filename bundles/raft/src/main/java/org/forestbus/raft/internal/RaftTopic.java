@@ -173,7 +173,10 @@ final class RaftTopic implements TopicService {
         this.lastLearners = core.learners();
         this.members = new TopicMembers(core.voters(), core.learners(), lastConfigIndex(), Map.of());
         this.reads = new CommittedReads(name, log, core.commitIndex(), workers, runtime.timer());
-        net.register(name, m -> actor.execute(() -> input(() -> core.step(m))));
+        // Peer messages arrive on the transport's I/O thread: when the actor is idle, it steps the
+        // core right there (no pool wake-up per append, acknowledgement or notice); a Ready that
+        // would block is handed to the pool (persistNext).
+        net.register(name, m -> actor.executeOrRunNonBlocking(() -> input(() -> core.step(m))));
         runtime.addTicker(ticker);
         if (alone) {
             // no other node can lead: take leadership now instead of after an election timeout;
@@ -433,7 +436,7 @@ final class RaftTopic implements TopicService {
     private void requestFlush() {
         if (!flushQueued) {
             flushQueued = true;
-            actor.execute(() -> {
+            actor.execute((SerialExecutor.NonBlocking) () -> {
                 flushQueued = false;
                 if (!closed) {
                     afterInputs();
@@ -445,8 +448,30 @@ final class RaftTopic implements TopicService {
     private void afterInputs() {
         publishRole();
         if (!persisting && failure == null && core.hasReady()) {
-            persist(core.ready());
+            persistNext();
         }
+    }
+
+    /**
+     * Persists the core's next Ready, unless this task must not block (run on the transport's I/O
+     * thread, {@link SerialExecutor#mayBlock}) and the Ready needs a blocking save: a term or vote
+     * (hard state), a truncation or reset, a membership record. Such a Ready goes to a pool task;
+     * until it runs, {@code persisting} holds back inputs exactly as during any other persist.
+     */
+    private void persistNext() {
+        Ready rd = core.ready();
+        if (actor.mayBlock() || !(rd.mustSaveHardState() || rd.truncateFrom() != 0 || rd.resetTo() != 0
+                || rd.membership() != null)) {
+            persist(rd);
+            return;
+        }
+        persisting = true;
+        actor.execute(() -> {
+            persisting = false;
+            if (!closed && failure == null) {
+                persist(rd);
+            }
+        });
     }
 
     private void persist(Ready rd) {
@@ -591,7 +616,7 @@ final class RaftTopic implements TopicService {
         // Report that before the queued inputs add new entries: otherwise these clients would
         // wait for the next fsync too.
         if (failure == null && core.hasReady()) {
-            persist(core.ready());
+            persistNext();
         }
         for (Runnable in; !persisting && (in = deferred.poll()) != null; ) {
             if (!closed) {

@@ -53,6 +53,63 @@ final class SerialExecutor implements Executor {
 
     static final int INLINE_BUDGET = 32;
 
+    /**
+     * A task that never blocks: it may run on a thread that must not wait for a disk or a lock
+     * held across I/O (the peer transport's I/O loop). Code inside one that could need to block
+     * asks {@link #mayBlock()} first and hands that work to the pool with {@link #execute}.
+     */
+    interface NonBlocking extends Runnable {
+    }
+
+    private Thread nonBlockingRunner; // the thread in drainNonBlocking, while it runs tasks
+
+    /**
+     * For a thread that must never block (a shared I/O loop): when no task is queued or running,
+     * runs {@code task} here and then further queued tasks while they are {@link NonBlocking}
+     * (at most {@link #INLINE_BUDGET}); the first other task, and everything after it, goes to the
+     * pool. Otherwise queues {@code task} like {@link #execute}. Saves the pool thread's wake-up on
+     * the paths that carry replication (an append, an acknowledgement, a commit notice).
+     */
+    void executeOrRunNonBlocking(NonBlocking task) {
+        synchronized (tasks) {
+            tasks.add(task);
+            if (scheduled) {
+                return;
+            }
+            scheduled = true;
+        }
+        nonBlockingRunner = Thread.currentThread();
+        try {
+            for (int i = 0; i < INLINE_BUDGET; i++) {
+                Runnable next;
+                synchronized (tasks) {
+                    next = tasks.peek();
+                    if (next == null) {
+                        scheduled = false;
+                        return;
+                    }
+                    if (!(next instanceof NonBlocking)) {
+                        break;
+                    }
+                    tasks.poll();
+                }
+                run(next);
+            }
+        } finally {
+            nonBlockingRunner = null;
+        }
+        pool.execute(this::drain);
+    }
+
+    /**
+     * False inside a task run by {@link #executeOrRunNonBlocking}: the caller must not block
+     * (no fsync, no waiting) and should hand such work to the pool with {@link #execute}.
+     * Only meaningful when called from a task of this executor.
+     */
+    boolean mayBlock() {
+        return nonBlockingRunner != Thread.currentThread();
+    }
+
     private void drain() {
         drain(256);
     }
@@ -68,12 +125,16 @@ final class SerialExecutor implements Executor {
                     return;
                 }
             }
-            try {
-                next.run();
-            } catch (RuntimeException | Error e) {
-                LOG.error("Topic task failed", e);
-            }
+            run(next);
         }
         pool.execute(this::drain);
+    }
+
+    private static void run(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException | Error e) {
+            LOG.error("Topic task failed", e);
+        }
     }
 }

@@ -4,15 +4,20 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 import org.forestbus.api.ErrorCode;
@@ -193,5 +198,47 @@ class RaftTopicClusterTest {
         // readable at once, before any new write of the new term
         assertThat(topics.get("n1").status().commitIndex()).isEqualTo(5);
         assertThat(readAll(topics.get("n1"), 5)).containsExactly("s0", "s1", "s2", "u0", "u1");
+    }
+
+    @Test
+    void peerMessagesAreSteppedOnTheTransportThreadButNothingBlocksThere() throws Exception {
+        Set<String> blockedTransport = ConcurrentHashMap.newKeySet();
+        AtomicInteger appendsOnTransport = new AtomicInteger();
+        Set<String> blocking = Set.of("saveHardState", "truncateFrom", "resetTo", "saveMembershipRecord",
+                "applyRetention", "close");
+        Function<String, LogStore> plain = storage;
+        storage = node -> {
+            LogStore target = plain.apply(node);
+            return (LogStore) Proxy.newProxyInstance(LogStore.class.getClassLoader(), new Class<?>[] {LogStore.class},
+                    (proxy, method, args) -> {
+                        if (Thread.currentThread().getName().equals("local-transport")) {
+                            if (blocking.contains(method.getName())) {
+                                blockedTransport.add(node + " " + method.getName());
+                            } else if (method.getName().equals("append")) {
+                                appendsOnTransport.incrementAndGet();
+                            }
+                        }
+                        try {
+                            return method.invoke(target, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        };
+        startCluster(3);
+        String first = awaitLeader();
+        topics.get(first).send(batch("a", 20), true).get(10, TimeUnit.SECONDS);
+        crash(first); // the others elect a new leader: terms and votes saved on receipt of a vote
+        String second = await("new leader (seed " + seed + ")").atMost(WAIT).until(
+                () -> topics.values().stream().filter(t -> t.status().role() == Role.LEADER)
+                        .map(t -> t.status().leader()).findFirst().orElse(null), l -> l != null);
+        topics.get(second).send(batch("b", 20), true).get(10, TimeUnit.SECONDS);
+        start(first); // rejoins with an empty log: learns the term from an append, catches up
+        await("rejoined node catches up (seed " + seed + ")").atMost(WAIT)
+                .until(() -> topics.get(first).status().commitIndex() >= 40);
+        assertThat(appendsOnTransport.get()).as("followers append what they receive on the transport's thread")
+                .isPositive();
+        assertThat(blockedTransport).as("blocking saves never run on the transport's thread (seed %d)", seed)
+                .isEmpty();
     }
 }

@@ -64,4 +64,41 @@ class SerialExecutorTest {
         assertThat(ran).hasSize(SerialExecutor.INLINE_BUDGET + extra - 1);
         assertThat(ran.get(ran.size() - 1)).isEqualTo("t" + (SerialExecutor.INLINE_BUDGET + extra - 2));
     }
+
+    @Test
+    void aThreadThatMustNotBlockRunsOnlyNonBlockingTasksAndHandsTheFirstOtherOneToThePool() {
+        boolean[] mayBlock = new boolean[3];
+        actor.executeOrRunNonBlocking(() -> {
+            ran.add("step");
+            mayBlock[0] = actor.mayBlock();
+            actor.execute((SerialExecutor.NonBlocking) () -> ran.add("flush"));
+            actor.execute(() -> {
+                ran.add("save");
+                mayBlock[1] = actor.mayBlock();
+            });
+            actor.execute((SerialExecutor.NonBlocking) () -> {
+                ran.add("after");
+                mayBlock[2] = actor.mayBlock();
+            });
+        });
+        assertThat(ran).as("the blocking task and everything behind it wait for the pool").containsExactly("step", "flush");
+        assertThat(mayBlock[0]).isFalse();
+        assertThat(pool).hasSize(1);
+        runPool();
+        assertThat(ran).containsExactly("step", "flush", "save", "after");
+        assertThat(mayBlock[1]).as("on the pool").isTrue();
+        assertThat(mayBlock[2]).as("a non-blocking task run by the pool may block too").isTrue();
+    }
+
+    @Test
+    void aThreadThatMustNotBlockOnlyQueuesBehindABusyExecutor() {
+        actor.execute(() -> ran.add("a"));
+        actor.executeOrRunNonBlocking(() -> ran.add("b"));
+        assertThat(ran).isEmpty();
+        runPool();
+        assertThat(ran).containsExactly("a", "b");
+        actor.executeOrRunNonBlocking(() -> ran.add("c"));
+        assertThat(ran).as("idle again: run inline").containsExactly("a", "b", "c");
+        assertThat(pool).isEmpty();
+    }
 }
