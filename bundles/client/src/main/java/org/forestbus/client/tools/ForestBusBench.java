@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.forestbus.client.ForestBusClient;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code forestbus-bench}: N producers each sending batches synchronously (one request in flight
- * per producer) for a duration, then optionally a catch-up read. A progress line each second; the
+ * {@code forestbus-bench}: N producers each sending batches with one request in flight (the next
+ * is sent when the answer arrives) for a duration, then optionally a catch-up read. A progress line each second; the
  * last line is {@code result msgs_per_s=<n> mb_per_s=<n> p50_us=<n> p99_us=<n>} (latency of one
  * send request; for a read-only run, of one read request).
  */
@@ -124,33 +125,55 @@ public final class ForestBusBench implements Callable<Integer> {
         for (int p = 0; p < producers; p++) {
             Samples s = samples[p] = new Samples();
             int producer = p;
-            Thread t = new Thread(() -> {
-                try {
-                    long seq = 0;
-                    while (System.nanoTime() < end) {
+            // A producer is a chain, not a thread: each answer's completion sends the next request
+            // (one in flight per producer, as a blocked thread would have), so the client's reader
+            // does not wake a parked producer thread per request. Futures already done on return
+            // loop here instead of recursing.
+            Runnable chain = new Runnable() {
+                long seq;
+
+                @Override
+                public void run() {
+                    while (true) {
+                        if (System.nanoTime() >= end) {
+                            done.countDown();
+                            return;
+                        }
                         List<byte[]> msgs = new ArrayList<>(batch);
                         for (int i = 0; i < batch; i++) {
                             msgs.add(message(producer, seq++));
                         }
                         long t0 = System.nanoTime();
-                        try {
-                            client.send(msgs, waitForCommit).get();
-                            if (t0 >= measureFrom) {
-                                s.add((System.nanoTime() - t0) / 1000);
-                                messages.addAndGet(batch);
-                            } else {
-                                warmupMessages.addAndGet(batch);
-                            }
-                        } catch (Exception e) {
-                            if (errors.incrementAndGet() <= 5) {
-                                System.out.println("error: " + Common.unwrap(e).getMessage());
-                            }
+                        CompletableFuture<long[]> f = client.send(msgs, waitForCommit);
+                        if (!f.isDone()) {
+                            f.whenComplete((ids, e) -> {
+                                answered(t0, e);
+                                if (e == null) {
+                                    run(); // the leader just answered: its connection is open, nothing blocks
+                                } else {
+                                    ForkJoinPool.commonPool().execute(this); // may connect elsewhere: not on a reader
+                                }
+                            });
+                            return;
                         }
+                        answered(t0, f.handle((ids, e) -> e).join());
                     }
-                } finally {
-                    done.countDown();
                 }
-            }, "bench-producer-" + p);
+
+                private void answered(long t0, Throwable e) {
+                    if (e != null) {
+                        if (errors.incrementAndGet() <= 5) {
+                            System.out.println("error: " + Common.unwrap(e).getMessage());
+                        }
+                    } else if (t0 >= measureFrom) {
+                        s.add((System.nanoTime() - t0) / 1000);
+                        messages.addAndGet(batch);
+                    } else {
+                        warmupMessages.addAndGet(batch);
+                    }
+                }
+            };
+            Thread t = new Thread(chain, "bench-producer-" + p); // until its first request is in flight
             t.setDaemon(true);
             t.start();
         }
