@@ -813,35 +813,73 @@ final class DiskLogStore implements LogStore {
      * again within microseconds; waiting briefly for them lets the next round cover them too,
      * instead of every writer joining only every other round. Bounded by {@link #MAX_GATHER_NANOS}
      * and by a quarter of the last round's force time, and skipped when the previous round acknowledged nobody.
+     *
+     * <p>Only worth it when the acknowledged writers really come back that fast (appenders in this
+     * process; a leader's clients on a fast path). A follower's writer is the leader, whose next
+     * append follows a whole round trip: there a gather only delays the next round. So whether
+     * gathers pay is tracked ({@link GatherPolicy}).
      */
     private void gather(int justAcked) {
         if (justAcked == 0 || lastForceNanos <= 0) {
             return;
         }
+        if (!gatherPolicy.shouldGather()) {
+            return;
+        }
         long wait = Math.min(MAX_GATHER_NANOS, lastForceNanos / GATHER_DIV);
         long deadline = System.nanoTime() + wait;
+        int before;
         synchronized (syncLock) {
-            gatherTarget = waiters.size() + justAcked;
-            if (waiters.size() >= gatherTarget) {
-                return;
-            }
+            before = waiters.size();
+            gatherTarget = before + justAcked;
             gatherThread = Thread.currentThread();
         }
+        boolean arrived = false;
         try {
             for (long left = wait; left > 0; left = deadline - System.nanoTime()) {
                 LockSupport.parkNanos(this, left);
                 synchronized (syncLock) {
                     if (waiters.size() >= gatherTarget || failure != null || closed) {
-                        return;
+                        break;
                     }
                 }
             }
         } finally {
             synchronized (syncLock) {
                 gatherThread = null;
+                arrived = waiters.size() > before;
             }
         }
+        gatherPolicy.record(arrived);
     }
+
+    /**
+     * Whether the next round should gather: the share of recent gathers during which any writer
+     * arrived ({@code useful}, out of 1024, a moving average over about 8 gathers) must be at
+     * least half; otherwise rounds run back to back and every {@link #PROBE_ROUNDS}th gathers
+     * anyway, to notice when writers come back quickly again. Not thread-safe: a store's rounds
+     * never overlap (and are handed over under {@code syncLock}).
+     */
+    static final class GatherPolicy {
+        static final int MIN_USEFUL = 512;
+        static final int PROBE_ROUNDS = 32;
+        private int useful = 1024;
+        private int skipped;
+
+        boolean shouldGather() {
+            if (useful < MIN_USEFUL && ++skipped < PROBE_ROUNDS) {
+                return false;
+            }
+            skipped = 0;
+            return true;
+        }
+
+        void record(boolean writerArrived) {
+            useful += ((writerArrived ? 1024 : 0) - useful) >> 3;
+        }
+    }
+
+    private final GatherPolicy gatherPolicy = new GatherPolicy();
 
     private static final long MAX_GATHER_NANOS = 100_000;
     private static final int GATHER_DIV = 4;
