@@ -23,14 +23,21 @@ final class SerialExecutor implements Executor {
 
     @Override
     public void execute(Runnable task) {
+        if (queueAndClaim(task)) {
+            pool.execute(this::drain);
+        }
+    }
+
+    /** Queues {@code task}; true when nobody runs or is scheduled to run the queue (the caller must now see to it). */
+    private boolean queueAndClaim(Runnable task) {
         synchronized (tasks) {
             tasks.add(task);
             if (scheduled) {
-                return;
+                return false;
             }
             scheduled = true;
+            return true;
         }
-        pool.execute(this::drain);
     }
 
     /**
@@ -41,14 +48,9 @@ final class SerialExecutor implements Executor {
      * connection's thread, an fsync completion. Never a shared I/O loop or the timer.
      */
     void executeOrRun(Runnable task) {
-        synchronized (tasks) {
-            tasks.add(task);
-            if (scheduled) {
-                return;
-            }
-            scheduled = true;
+        if (queueAndClaim(task)) {
+            drain(INLINE_BUDGET);
         }
-        drain(INLINE_BUDGET);
     }
 
     static final int INLINE_BUDGET = 32;
@@ -71,12 +73,8 @@ final class SerialExecutor implements Executor {
      * the paths that carry replication (an append, an acknowledgement, a commit notice).
      */
     void executeOrRunNonBlocking(NonBlocking task) {
-        synchronized (tasks) {
-            tasks.add(task);
-            if (scheduled) {
-                return;
-            }
-            scheduled = true;
+        if (!queueAndClaim(task)) {
+            return;
         }
         nonBlockingRunner = Thread.currentThread();
         try {
