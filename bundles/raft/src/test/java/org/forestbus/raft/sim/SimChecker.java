@@ -91,11 +91,19 @@ final class SimChecker {
         checkNoCommittedRemoved(n, from, "truncation");
     }
 
-    /** A committed entry held at index i is never removed (only entries below a RESET point may go). */
+    /**
+     * A committed entry held at index i is never removed by a node in the entry's commit term or
+     * later (only entries below a RESET point may go): every leader from that term on holds it
+     * (Leader Completeness), so nobody may be told to drop it. A node still in an older term may:
+     * a stale leader's append can replace a copy on a lagging follower (seed 38273: n2 in term 3
+     * drops the term-1 entry 59 that term 4 committed without it); the majority that committed it
+     * is in term 4 and refuses term-3 appends, and the follower never exposed it.
+     */
     private void checkNoCommittedRemoved(SimNode n, long from, String how) {
+        long term = n.core.term();
         for (long i = Math.max(from, n.log.firstIndex()); i <= n.log.lastIndex(); i++) {
             Long c = committed.get(i);
-            if (c != null && c == n.log.entry(i).hash()) {
+            if (c != null && c == n.log.entry(i).hash() && term >= commitTerm.get(i)) {
                 violation("node " + n.id + " " + how + " from " + from + " removes committed index " + i);
                 return;
             }
