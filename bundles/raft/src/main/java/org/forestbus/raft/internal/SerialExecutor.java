@@ -49,7 +49,7 @@ final class SerialExecutor implements Executor {
      */
     void executeOrRun(Runnable task) {
         if (queueAndClaim(task)) {
-            drain(INLINE_BUDGET);
+            drain(INLINE_BUDGET, false);
         }
     }
 
@@ -78,25 +78,10 @@ final class SerialExecutor implements Executor {
         }
         nonBlockingRunner = Thread.currentThread();
         try {
-            for (int i = 0; i < INLINE_BUDGET; i++) {
-                Runnable next;
-                synchronized (tasks) {
-                    next = tasks.peek();
-                    if (next == null) {
-                        scheduled = false;
-                        return;
-                    }
-                    if (!(next instanceof NonBlocking)) {
-                        break;
-                    }
-                    tasks.poll();
-                }
-                run(next);
-            }
+            drain(INLINE_BUDGET, true);
         } finally {
             nonBlockingRunner = null;
         }
-        pool.execute(this::drain);
     }
 
     /**
@@ -109,19 +94,24 @@ final class SerialExecutor implements Executor {
     }
 
     private void drain() {
-        drain(256);
+        drain(256, false);
     }
 
-    private void drain(int budget) {
+    /** Runs up to {@code budget} tasks (stopping before the first that is not {@link NonBlocking} if so asked), then leaves the rest to the pool. */
+    private void drain(int budget, boolean nonBlockingOnly) {
         // bounded batch per turn so one busy topic cannot starve the others on the pool
         for (int i = 0; i < budget; i++) {
             Runnable next;
             synchronized (tasks) {
-                next = tasks.poll();
+                next = tasks.peek();
                 if (next == null) {
                     scheduled = false;
                     return;
                 }
+                if (nonBlockingOnly && !(next instanceof NonBlocking)) {
+                    break;
+                }
+                tasks.poll();
             }
             run(next);
         }
