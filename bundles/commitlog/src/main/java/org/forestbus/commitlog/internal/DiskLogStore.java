@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Rounds run back to back on one executor thread while waiters remain, with a short bounded
  * commit delay (at most 100 µs, a quarter of the last force) so that writers acknowledged by one
- * round can join the next, used only while such delays actually catch writers ({@link GatherPolicy}). The active segment is preallocated with zeros ahead of the write
+ * round can join the next, used only while such delays actually catch writers
+ * ({@link GatherPolicy}). The active segment is preallocated with zeros ahead of the write
  * position so most fsyncs overwrite allocated blocks (fdatasync without a journal commit or inode
  * update); the zeros are cut off at roll, close and recovery, so closed segments hold records only.
  * Zero-filling runs ahead of the writer on the sync executor, in chunks growing from 64 KiB to
@@ -834,7 +835,7 @@ final class DiskLogStore implements LogStore {
             gatherTarget = before + justAcked;
             gatherThread = Thread.currentThread();
         }
-        boolean arrived = false;
+        boolean arrived;
         try {
             for (long left = wait; left > 0; left = deadline - System.nanoTime()) {
                 LockSupport.parkNanos(this, left);

@@ -460,8 +460,7 @@ final class RaftTopic implements TopicService {
      */
     private void persistNext() {
         Ready rd = core.ready();
-        if (actor.mayBlock() || !(rd.mustSaveHardState() || rd.truncateFrom() != 0 || rd.resetTo() != 0
-                || rd.membership() != null)) {
+        if (actor.mayBlock() || !needsBlockingSave(rd)) {
             persist(rd);
             return;
         }
@@ -472,6 +471,11 @@ final class RaftTopic implements TopicService {
                 persist(rd);
             }
         });
+    }
+
+    /** The Ready's persist waits for the disk on the calling thread (fsync of a save, truncation, reset). */
+    private static boolean needsBlockingSave(Ready rd) {
+        return rd.mustSaveHardState() || rd.truncateFrom() != 0 || rd.resetTo() != 0 || rd.membership() != null;
     }
 
     private void persist(Ready rd) {

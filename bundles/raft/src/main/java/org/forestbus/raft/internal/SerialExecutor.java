@@ -63,7 +63,7 @@ final class SerialExecutor implements Executor {
     interface NonBlocking extends Runnable {
     }
 
-    private Thread nonBlockingRunner; // the thread in drainNonBlocking, while it runs tasks
+    private Thread nonBlockingRunner; // the thread in executeOrRunNonBlocking, while it runs tasks
 
     /**
      * For a thread that must never block (a shared I/O loop): when no task is queued or running,
