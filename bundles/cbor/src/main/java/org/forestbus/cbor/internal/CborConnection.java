@@ -335,6 +335,7 @@ final class CborConnection implements Runnable {
     /** The parser's input: non-blocking reads, waiting on the selector (and writing what is owed) when none is ready. */
     private final class ChannelInput extends InputStream {
         private final byte[] one = new byte[1];
+        private boolean drained;
 
         @Override
         public int read() throws IOException {
@@ -348,9 +349,16 @@ final class CborConnection implements Runnable {
                 return 0;
             }
             ByteBuffer dst = ByteBuffer.wrap(b, off, len);
+            if (drained) {
+                // the last read was short, so the socket was empty then: wait for the selector
+                // rather than spend a read on an empty socket (one request usually arrives whole)
+                drained = false;
+                waitForIo(true);
+            }
             while (true) {
                 int n = ch.read(dst);
                 if (n != 0) {
+                    drained = n > 0 && n < len;
                     return n; // -1 at end of stream
                 }
                 waitForIo(true);

@@ -14,6 +14,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #control}, {@link #dataBuf}, {@link #batch}, {@link #lastWriteNanos}).
  */
 final class Connection {
+    /** Size of {@link #in}: many acknowledgements or heartbeats per read; bigger frames bypass it. */
+    static final int READ_BUFFER_BYTES = 64 << 10;
 
     enum State {
         /** Connector: TCP connect in progress. */
@@ -47,6 +49,9 @@ final class Connection {
     byte[] connectorNonce;
     byte[] acceptorNonce;
 
+    /** Bytes read but not yet parsed; frames up to its size are handled in place (see {@code TcpPeerTransport.read}). */
+    final ByteBuffer in = ByteBuffer.allocate(READ_BUFFER_BYTES);
+    /** Header and body of a frame larger than {@link #in}, read directly into its own buffer. */
     final ByteBuffer header = ByteBuffer.allocate(Wire.HEADER);
     ByteBuffer body;
     ByteBuffer spareBody;

@@ -575,69 +575,93 @@ public final class TcpPeerTransport implements PeerTransport {
         }
     }
 
-    /**
-     * Reads and handles every complete frame available. The header's length is checked against
-     * the cap of the connection's state (4 KiB before authentication, max.frame.bytes after)
-     * before the body buffer is allocated; the CRC is checked before the body is parsed.
-     */
-    /** Reads what is available into {@code buf}; false when the caller must return (nothing read, or end of stream handled). */
-    private boolean fill(Connection c, ByteBuffer buf) throws IOException {
+    /** Reads what is available into {@code buf}; -1 after handling end of stream, else the bytes read (maybe 0). */
+    private int fill(Connection c, ByteBuffer buf) throws IOException {
         int n = c.ch.read(buf);
         if (n < 0) {
             eof(c);
-            return false;
+            return -1;
         }
-        if (n == 0) {
-            return false;
+        if (n > 0) {
+            c.lastReadNanos = System.nanoTime();
         }
-        c.lastReadNanos = System.nanoTime();
-        return true;
+        return n;
     }
 
+    /**
+     * Reads and handles every complete frame available. Frames that fit {@link Connection#in}
+     * are parsed in place from it, so one read usually brings several small frames (appends,
+     * acknowledgements, heartbeats) and a short read ends the turn without a second, empty read:
+     * the selector reports the socket again if more arrived. A frame too big for it gets its own
+     * body buffer that the socket fills directly (large batches are not copied). The header's
+     * length is checked against the cap of the connection's state (4 KiB before authentication,
+     * max.frame.bytes after) before any body buffer is allocated; the CRC is checked before the
+     * body is parsed. Handlers must not keep the body buffer past the call (it is reused).
+     */
     private void read(Connection c) throws IOException, ProtocolException {
+        ByteBuffer in = c.in; // unparsed bytes in [0, position) between turns
         while (!c.closed) {
-            if (c.body == null) {
-                if (!fill(c, c.header)) {
+            if (c.body != null) {
+                if (fill(c, c.body) <= 0 || c.body.hasRemaining()) {
                     return;
                 }
-                if (c.header.hasRemaining()) {
-                    continue;
-                }
-                long len = c.header.getInt(0) & 0xFFFFFFFFL;
+                ByteBuffer body = c.body.flip();
+                c.body = null;
+                handleFrame(c, c.header, body);
+                continue;
+            }
+            int n = fill(c, in);
+            if (n <= 0) {
+                return;
+            }
+            boolean drained = in.hasRemaining(); // a short read: the socket had no more for now
+            in.flip();
+            while (!c.closed && in.remaining() >= Wire.HEADER) {
+                int at = in.position();
+                long len = in.getInt(at) & 0xFFFFFFFFL;
                 long cap = c.state == State.OPEN ? maxFrameBytes : Wire.PRE_AUTH_MAX_BODY;
                 if (len > cap) {
                     throw new ProtocolException("frame length " + len + " exceeds the cap of " + cap + " bytes"
                             + (c.state == State.OPEN ? " (max.frame.bytes)" : " before authentication"));
                 }
                 int l = (int) len;
-                if (c.spareBody != null && c.spareBody.capacity() >= l) {
-                    c.body = c.spareBody.clear().limit(l);
+                if (in.remaining() >= Wire.HEADER + l) {
+                    in.position(at + Wire.HEADER + l);
+                    handleFrame(c, in.slice(at, Wire.HEADER), in.slice(at + Wire.HEADER, l));
                 } else {
-                    c.body = ByteBuffer.allocate(l);
-                    if (l <= KEEP_BUFFER_BYTES) {
-                        c.spareBody = c.body;
+                    if (Wire.HEADER + l > in.capacity()) { // too big to wait for in `in`: read the rest in place
+                        c.header.clear().put(in.slice(at, Wire.HEADER)).flip();
+                        c.body = bodyBuffer(c, l).put(in.slice(at + Wire.HEADER, in.remaining() - Wire.HEADER));
+                        in.position(in.limit());
                     }
+                    break;
                 }
             }
-            if (c.body.hasRemaining()) {
-                if (!fill(c, c.body)) {
-                    return;
-                }
-                if (c.body.hasRemaining()) {
-                    continue;
-                }
+            in.compact();
+            if (c.body == null && drained) {
+                return;
             }
-            ByteBuffer body = c.body.flip();
-            byte type = c.header.get(4);
-            boolean crcOk = Wire.crc(c.header, body) == c.header.getInt(5);
-            c.header.clear();
-            c.body = null;
-            if (!crcOk) {
-                throw new ProtocolException("checksum mismatch on " + Wire.typeName(type) + " frame of " + body.limit()
-                        + " bytes");
-            }
-            frame(c, type, body);
         }
+    }
+
+    private static ByteBuffer bodyBuffer(Connection c, int l) {
+        if (c.spareBody != null && c.spareBody.capacity() >= l) {
+            return c.spareBody.clear().limit(l);
+        }
+        ByteBuffer b = ByteBuffer.allocate(l);
+        if (l <= KEEP_BUFFER_BYTES) {
+            c.spareBody = b;
+        }
+        return b;
+    }
+
+    private void handleFrame(Connection c, ByteBuffer header, ByteBuffer body) throws IOException, ProtocolException {
+        byte type = header.get(4);
+        if (Wire.crc(header, body) != header.getInt(5)) {
+            throw new ProtocolException("checksum mismatch on " + Wire.typeName(type) + " frame of " + body.limit()
+                    + " bytes");
+        }
+        frame(c, type, body);
     }
 
     private void eof(Connection c) {

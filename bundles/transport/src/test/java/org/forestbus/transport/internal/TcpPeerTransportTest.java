@@ -458,6 +458,50 @@ class TcpPeerTransportTest {
         }
     }
 
+    /**
+     * Frames from empty to several times the read buffer, in bursts, arrive whole, in order and
+     * byte-exact: small ones parsed in place from the read buffer (some split across its end),
+     * large ones read into their own buffers.
+     */
+    @Test
+    void framesOfEverySizeArriveByteExact() {
+        long seed = System.nanoTime();
+        java.util.Random rnd = new java.util.Random(seed);
+        nodes = new TestNodes("a", "b");
+        TcpPeerTransport b = nodes.start("b");
+        TcpPeerTransport a = nodes.start("a");
+        List<byte[]> got = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        b.register("t", (from, topic, payload) -> {
+            byte[] copy = new byte[payload.remaining()];
+            payload.duplicate().get(copy);
+            got.add(copy);
+        });
+        awaitConnected(a, "b");
+        int[] edges = {0, 1, Connection.READ_BUFFER_BYTES - Wire.HEADER - 40, Connection.READ_BUFFER_BYTES,
+            Connection.READ_BUFFER_BYTES + 1, 3 * Connection.READ_BUFFER_BYTES + 7};
+        List<byte[]> sent = new java.util.ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            int size = i < edges.length ? edges[i] : switch (rnd.nextInt(4)) {
+                case 0 -> rnd.nextInt(32);
+                case 1 -> rnd.nextInt(2000);
+                case 2 -> rnd.nextInt(Connection.READ_BUFFER_BYTES + 100);
+                default -> rnd.nextInt(4 * Connection.READ_BUFFER_BYTES);
+            };
+            byte[] p = new byte[size];
+            rnd.nextBytes(p);
+            sent.add(p);
+            boolean ok = rnd.nextBoolean() ? a.send("b", "t", ByteBuffer.wrap(p)) : a.sendUrgent("b", "t", ByteBuffer.wrap(p));
+            assertThat(ok).as("send %d (seed %d)", i, seed).isTrue();
+        }
+        await().atMost(WAIT).until(() -> got.size() >= sent.size());
+        assertThat(got).as("seed %d", seed).hasSameSizeAs(sent);
+        for (int i = 0; i < sent.size(); i++) {
+            assertThat(got.get(i)).as("frame %d of %d bytes (seed %d)", i, sent.get(i).length, seed).isEqualTo(sent.get(i));
+        }
+        assertThat(connected(a, "b")).isTrue();
+        assertThat(a.connects("b")).isEqualTo(1);
+    }
+
     @Test
     void framesOfOneBurstAreCoalesced() {
         nodes = new TestNodes("a", "b");
