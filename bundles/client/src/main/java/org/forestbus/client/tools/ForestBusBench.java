@@ -22,8 +22,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code forestbus-bench}: N producers each sending batches with one request in flight (the next
  * is sent when the answer arrives) for a duration, then optionally a catch-up read. A progress
- * line each second; the last line is {@code result msgs_per_s=<n> mb_per_s=<n> p50_us=<n> p99_us=<n>} (latency of one
- * send request; for a read-only run, of one read request).
+ * line each second; the last line is
+ * {@code result msgs_per_s=<n> mb_per_s=<n> p50_us=<n> p99_us=<n>} (latency of one send request;
+ * for a read-only run, of one read request).
  */
 @Command(name = "forestbus-bench", mixinStandardHelpOptions = true, version = "forestbus-bench 1.0",
         description = {"Load generator. N producers send batches of messages for a warm-up and then a measured "

@@ -9,7 +9,10 @@ import static org.forestbus.transport.internal.TestNodes.status;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.IntStream;
 import org.forestbus.transport.internal.TestNodes.Cfg;
 import org.forestbus.transport.internal.TestNodes.Inbox;
@@ -179,7 +182,7 @@ class TcpPeerTransportTest {
     void unauthenticatedConnectionsAreCappedAndTimedOut() throws Exception {
         nodes = new TestNodes("a", "b");
         TcpPeerTransport b = nodes.start("b", new Cfg().handshake(1500));
-        List<RawPeer> idle = new java.util.ArrayList<>();
+        List<RawPeer> idle = new ArrayList<>();
         try {
             for (int i = 0; i < TcpPeerTransport.MAX_PENDING_INBOUND; i++) {
                 idle.add(new RawPeer(b.localPort()));
@@ -271,7 +274,7 @@ class TcpPeerTransportTest {
 
         // garbage
         byte[] junk = new byte[200];
-        new java.util.Random(seed).nextBytes(junk);
+        new Random(seed).nextBytes(junk);
         junk[0] = 0; // a plausible small length, so the CRC (or the type) is what fails
         junk[1] = 0;
         junk[2] = 0;
@@ -466,11 +469,11 @@ class TcpPeerTransportTest {
     @Test
     void framesOfEverySizeArriveByteExact() {
         long seed = System.nanoTime();
-        java.util.Random rnd = new java.util.Random(seed);
+        Random rnd = new Random(seed);
         nodes = new TestNodes("a", "b");
         TcpPeerTransport b = nodes.start("b");
         TcpPeerTransport a = nodes.start("a");
-        List<byte[]> got = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<byte[]> got = Collections.synchronizedList(new ArrayList<>());
         b.register("t", (from, topic, payload) -> {
             byte[] copy = new byte[payload.remaining()];
             payload.duplicate().get(copy);
@@ -479,7 +482,7 @@ class TcpPeerTransportTest {
         awaitConnected(a, "b");
         int[] edges = {0, 1, Connection.READ_BUFFER_BYTES - Wire.HEADER - 40, Connection.READ_BUFFER_BYTES,
             Connection.READ_BUFFER_BYTES + 1, 3 * Connection.READ_BUFFER_BYTES + 7};
-        List<byte[]> sent = new java.util.ArrayList<>();
+        List<byte[]> sent = new ArrayList<>();
         for (int i = 0; i < 600; i++) {
             int size = i < edges.length ? edges[i] : switch (rnd.nextInt(4)) {
                 case 0 -> rnd.nextInt(32);
