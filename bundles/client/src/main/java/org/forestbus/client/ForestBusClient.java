@@ -12,7 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,7 +53,7 @@ public final class ForestBusClient implements AutoCloseable {
     private final long maxBackoffMs;
     private final long retryTimeoutMs;
 
-    private final ScheduledExecutorService timer;
+    private final ScheduledThreadPoolExecutor timer;
     private final ExecutorService workers;
     private final Map<String, Link> connections = new ConcurrentHashMap<>();
     /** Last node that accepted a send, per topic (may be an address learnt from Extra1). */
@@ -76,7 +76,11 @@ public final class ForestBusClient implements AutoCloseable {
         this.initialBackoffMs = Math.max(1, b.initialBackoff.toMillis());
         this.maxBackoffMs = Math.max(initialBackoffMs, b.maxBackoff.toMillis());
         this.retryTimeoutMs = b.retryTimeout.toMillis();
-        this.timer = Executors.newSingleThreadScheduledExecutor(daemon("forestbus-client-timer"));
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, daemon("forestbus-client-timer"));
+        // every answered call cancels its timeout: without removal the dead timeouts of the last
+        // callTimeout (30 s × the request rate) would stay queued and each wake the timer thread
+        t.setRemoveOnCancelPolicy(true);
+        this.timer = t;
         this.workers = Executors.newCachedThreadPool(daemon("forestbus-client-worker"));
     }
 
@@ -502,6 +506,11 @@ public final class ForestBusClient implements AutoCloseable {
                 result.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
             }
         }
+    }
+
+    /** Timers queued now: call timeouts and retry backoffs (answered calls leave none behind). */
+    int queuedTimers() {
+        return timer.getQueue().size();
     }
 
     private static ThreadFactory daemon(String name) {

@@ -69,6 +69,18 @@ class ForestBusClientTest {
     }
 
     @Test
+    void answeredCallsLeaveNoTimeoutQueued() throws Exception {
+        FakeServer s = server(call -> CompletableFuture.completedFuture(FakeServer.topicResult(0, 1, 1, 1)));
+        ForestBusClient c = client(ForestBusClient.builder().nodes(s.address()).callTimeout(Duration.ofMinutes(5)));
+        for (int i = 0; i < 500; i++) {
+            c.topicDetails(null, "t").get(10, TimeUnit.SECONDS);
+        }
+        // each call scheduled a 5-minute timeout; an answered call must take its timeout out of
+        // the timer's queue, not leave it there (on the heap, waking the timer) until it expires
+        await().atMost(Duration.ofSeconds(10)).until(() -> c.queuedTimers() == 0);
+    }
+
+    @Test
     void pipelinedCallsOnOneConnectionAreMatchedBySeqWhenAnsweredOutOfOrder() throws Exception {
         List<CompletableFuture<Answer>> held = new ArrayList<>();
         List<String> topics = new ArrayList<>();

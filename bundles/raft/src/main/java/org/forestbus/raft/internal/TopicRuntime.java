@@ -4,6 +4,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,14 +32,14 @@ public final class TopicRuntime {
     static final long HANDOFF_BUDGET_MILLIS = 3000;
     static final long HANDOFF_WINDOW_MILLIS = 30_000;
 
-    private final ScheduledExecutorService timer;
+    private final ScheduledThreadPoolExecutor timer;
     private long handoffWindowStart = System.nanoTime();
     private long handoffSpentMillis;
     private final ExecutorService workers;
     private final CopyOnWriteArrayList<Runnable> tickers = new CopyOnWriteArrayList<>();
 
     public TopicRuntime() {
-        timer = Executors.newSingleThreadScheduledExecutor(named("forestbus-topic-timer"));
+        timer = newTimer(named("forestbus-topic-timer"));
         workers = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 named("forestbus-topic-worker"));
         // one shared ticker for all topics, not a timer task per topic
@@ -95,6 +96,18 @@ public final class TopicRuntime {
             workers.shutdownNow();
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * A one-thread timer that drops a task from its queue when the task is cancelled. Every
+     * long poll answered before its wait ends cancels its timeout; without removal each would
+     * stay queued (and wake the timer thread) until its wait ran out: a consumer tailing a busy
+     * topic with waits of minutes kept hundreds of thousands of dead timeouts on the heap.
+     */
+    static ScheduledThreadPoolExecutor newTimer(ThreadFactory threads) {
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, threads);
+        t.setRemoveOnCancelPolicy(true);
+        return t;
     }
 
     private static ThreadFactory named(String prefix) {
