@@ -44,6 +44,8 @@ public interface TopicService {
      * @param maxMessages at most this many messages (&ge; 1)
      * @param maxBytes    soft cap on the payload bytes; at least one message is returned when
      *                    one is available even if it alone exceeds the cap
+     * @return the messages; cancelling it gives up a wait (its client went away): the topic
+     *         then forgets the read at once instead of when {@code waitMillis} runs out
      */
     CompletableFuture<ReadResult> read(long fromIndex, int maxMessages, int maxBytes, long waitMillis);
 

@@ -93,17 +93,44 @@ final class CommittedReads {
         }
         Waiter w = new Waiter(Math.max(fromIndex, log.firstIndex()), maxMessages, maxBytes);
         if (w.fromIndex > commitIndex && waitMillis > 0) {
+            boolean parked = false;
             synchronized (waiters) {
                 // re-checked under the lock: advance() cannot slip between the check and the add
                 if (w.fromIndex > commitIndex && !closed) {
                     waiters.add(w);
                     w.timeout = timer.schedule(() -> expire(w), waitMillis, TimeUnit.MILLISECONDS);
-                    return w.future;
+                    parked = true;
                 }
+            }
+            if (parked) {
+                // the caller gave up (its client went away): the wait and its timeout go now,
+                // not when the wait would have run out
+                w.future.whenComplete((r, e) -> {
+                    if (w.future.isCancelled()) {
+                        drop(w);
+                    }
+                });
+                return w.future;
             }
         }
         answer(w);
         return w.future;
+    }
+
+    private void drop(Waiter w) {
+        ScheduledFuture<?> timeout;
+        synchronized (waiters) {
+            waiters.remove(w);
+            timeout = w.timeout;
+        }
+        timeout.cancel(false);
+    }
+
+    /** Reads parked waiting for a commit (for tests and diagnostics). */
+    int parkedReads() {
+        synchronized (waiters) {
+            return waiters.size();
+        }
     }
 
     private void expire(Waiter w) {

@@ -42,6 +42,25 @@ class CommittedReadsTest {
     }
 
     @Test
+    void aCancelledLongPollLeavesAtOnce() throws Exception {
+        MemoryLogStore log = new MemoryLogStore();
+        CommittedReads reads = new CommittedReads("t", log, 0, Runnable::run, timer);
+        CompletableFuture<ReadResult> kept = reads.read(1, 10, 1 << 20, TimeUnit.MINUTES.toMillis(5));
+        List<CompletableFuture<ReadResult>> gone = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            gone.add(reads.read(1, 10, 1 << 20, TimeUnit.MINUTES.toMillis(5)));
+        }
+        assertThat(reads.parkedReads()).isEqualTo(101);
+        gone.forEach(p -> p.cancel(false)); // their clients went away
+        assertThat(reads.parkedReads()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> timer.getQueue().size() == 1);
+        log.append(MessageBatch.of(List.of("m".getBytes(UTF_8))));
+        reads.advance(1);
+        assertThat(kept.get(10, TimeUnit.SECONDS).messages().count()).isEqualTo(1); // the one still waiting is answered
+        assertThat(reads.parkedReads()).isZero();
+    }
+
+    @Test
     void aLongPollStillExpiresEmptyWhenNothingIsCommitted() throws Exception {
         CommittedReads reads = new CommittedReads("t", new MemoryLogStore(), 0, Runnable::run, timer);
         List<CompletableFuture<ReadResult>> polls = new ArrayList<>();
