@@ -71,8 +71,16 @@ import org.slf4j.LoggerFactory;
  * every segment older than the checkpoint's segment is durable; {@code durable <= written};
  * readers only read below a segment's published {@code dataEnd}.
  *
+ * <p>Warm and cold segments. A segment with an open file and a sparse index (16 bytes per 4 KiB
+ * of records) is warm. Closed segments found at open are cold until first read, which opens and
+ * scans them (validating every checksum); the active segment and the one before it are always
+ * warm. Of the older ones at most {@link #MAX_WARM_OLD_SEGMENTS} stay warm: after a roll or a
+ * cold segment's warm-up, a task on the sync executor releases the least recently read ones
+ * beyond that (file closed, index dropped), returning them to the state they had at open. So
+ * open files and index heap per topic stay bounded however much of the log is kept or replayed.
+ *
  * <p>Locks, in order: {@code structure} (write: roll publication, truncate, reset, retention,
- * close; read: reads and term lookups) → {@code fsyncMutex} (one fsync round / durable operation
+ * cold-segment release, close; read: reads and term lookups) → {@code fsyncMutex} (one fsync round / durable operation
  * at a time; guards {@link #lastCk}) → {@code syncLock} (short: written/durable/dirty/waiters).
  * Completed sync futures run their dependent stages on the fsync executor thread: callers must
  * chain heavy work with the *Async variants.
@@ -82,6 +90,11 @@ final class DiskLogStore implements LogStore {
     private static final Logger LOG = LoggerFactory.getLogger(DiskLogStore.class);
     static final long CHECKPOINT_INTERVAL_MILLIS = 1000;
     private static final int MAX_READ_WINDOW = 16 << 20;
+    /**
+     * Segments older than the last two that may stay warm (open file, sparse index): room for
+     * several consumers reading old parts of the log at once without rescanning segments.
+     */
+    static final int MAX_WARM_OLD_SEGMENTS = 8;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20);
 
     private record Waiter(long target, CompletableFuture<Long> future) {
@@ -134,6 +147,8 @@ final class DiskLogStore implements LogStore {
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile ScheduledFuture<?> intervalTask;
+    private final java.util.concurrent.atomic.AtomicBoolean releaseQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean opened; // recovery done: background work may look at the segments
 
     // writer only
     private Segment active;
@@ -175,6 +190,7 @@ final class DiskLogStore implements LogStore {
             closeFiles();
             throw e;
         }
+        opened = true;
         if (policy == SyncPolicy.INTERVAL && timer != null) {
             intervalTask = timer.scheduleWithFixedDelay(this::intervalTick, intervalMillis, intervalMillis,
                     TimeUnit.MILLISECONDS);
@@ -356,6 +372,7 @@ final class DiskLogStore implements LogStore {
             s.dataEnd = r.dataEnd;
             s.indexed = true;
         }
+        queueColdRelease();
     }
 
     // ------------------------------------------------------------------ reads
@@ -403,6 +420,7 @@ final class DiskLogStore implements LogStore {
                         + " [" + firstIndex + ", " + lastIndex() + "]");
             }
             Segment s = floor(segments, index);
+            s.lastUsedNanos = System.nanoTime();
             ensureIndexed(s);
             long count = s.count;
             long end = s.dataEnd;
@@ -435,6 +453,7 @@ final class DiskLogStore implements LogStore {
                 return MessageBatch.empty();
             }
             Segment s = floor(segments, fromIndex);
+            s.lastUsedNanos = System.nanoTime();
             ensureIndexed(s);
             long count = s.count; // count before dataEnd: the writer publishes dataEnd first
             long end = s.dataEnd;
@@ -724,7 +743,84 @@ final class DiskLogStore implements LogStore {
             ckEnd = 0;
             ckCrc = 0;
         }
+        queueColdRelease();
         return s;
+    }
+
+    /** Queues {@link #releaseColdSegments} on the sync executor (at most one queued). */
+    private void queueColdRelease() {
+        if (opened && releaseQueued.compareAndSet(false, true)) {
+            try {
+                syncExecutor.execute(this::releaseColdSegments);
+            } catch (RejectedExecutionException e) {
+                releaseQueued.set(false); // shutting down: nothing to release for
+            }
+        }
+    }
+
+    /**
+     * Releases the least recently read warm segments older than the last two, beyond
+     * {@link #MAX_WARM_OLD_SEGMENTS}. Safe against every other user of a segment's file:
+     * readers (structure read lock) and retention/truncation (write lock) are excluded by the
+     * write lock, fsync rounds by {@code fsyncMutex}, and a segment still waiting for a round
+     * ({@code dirty}) is skipped. The last two segments are never touched: the writer uses the
+     * active one, and the one before it is marked dirty only after its roll is published.
+     */
+    private void releaseColdSegments() {
+        releaseQueued.set(false);
+        if (countWarmOld(segments) <= MAX_WARM_OLD_SEGMENTS) {
+            return; // the common case, without taking a lock
+        }
+        structure.writeLock().lock();
+        fsyncMutex.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            List<Segment> segs = segments;
+            List<Segment> warm = new ArrayList<>();
+            synchronized (syncLock) {
+                for (int i = 0; i < segs.size() - 2; i++) {
+                    Segment s = segs.get(i);
+                    if ((s.file != null || s.indexed) && !s.dirty) {
+                        warm.add(s);
+                    }
+                }
+            }
+            warm.sort(java.util.Comparator.comparingLong((Segment s) -> s.lastUsedNanos));
+            for (int i = 0; i < warm.size() - MAX_WARM_OLD_SEGMENTS; i++) {
+                Segment s = warm.get(i);
+                closeQuietly(s);
+                s.file = null;
+                s.index.clear();
+                s.indexed = false; // the next read reopens and rescans it, checksums included
+            }
+        } finally {
+            fsyncMutex.unlock();
+            structure.writeLock().unlock();
+        }
+    }
+
+    private static int countWarmOld(List<Segment> segs) {
+        int n = 0;
+        for (int i = 0; i < segs.size() - 2; i++) {
+            Segment s = segs.get(i);
+            if (s.file != null || s.indexed) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Segments with an open file (for tests and diagnostics). */
+    int openSegmentFiles() {
+        int n = 0;
+        for (Segment s : segments) {
+            if (s.file != null) {
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override
@@ -914,8 +1010,15 @@ final class DiskLogStore implements LogStore {
                 ck = new Checkpoint(ckSeg.first, ckEnd, ckCrc);
             }
             long t0 = System.nanoTime();
+            boolean forcedOld = false;
+            List<Segment> segsNow = segments;
+            Segment newest = segsNow.get(segsNow.size() - 1);
             for (Segment s : files) {
                 s.file.force();
+                forcedOld |= s != newest; // a rolled segment, synced now: it may go cold
+            }
+            if (forcedOld) {
+                queueColdRelease();
             }
             if (dirSync) {
                 fs.syncDirectory(dir);

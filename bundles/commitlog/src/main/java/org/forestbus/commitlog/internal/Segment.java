@@ -16,7 +16,11 @@ final class Segment {
     final String name;
     final SparseIndex index = new SparseIndex();
 
-    /** Open handle; null for a closed segment not yet read (opened lazily). Replaced only under the store's write lock. */
+    /**
+     * Open handle; null for a closed segment not yet read (opened lazily by the first read, under
+     * the store's read lock and this segment's monitor) or released again when cold. Closed or
+     * replaced only under the store's write lock.
+     */
     volatile LogFile file;
     /** Bytes of whole records. Written by the writer after the bytes are in the file. */
     volatile long dataEnd;
@@ -24,6 +28,8 @@ final class Segment {
     volatile long count;
     /** True once the records were scanned (structure and checksums) and the sparse index built. */
     volatile boolean indexed;
+    /** {@link System#nanoTime} of the last read or term lookup in this segment: which warm segment is coldest. */
+    volatile long lastUsedNanos;
     /** Time of the last write (clock millis), or the file's mtime for segments found at open. */
     volatile long lastWriteMillis;
     /**

@@ -50,6 +50,84 @@ class DiskLogStoreTest {
         return MessageBatch.HEADER_SIZE + payload;
     }
 
+    private static MessageBatch numbered(int i) {
+        return MessageBatch.of(List.of(ByteBuffer.allocate(200).putInt(0, i).array())).stampTerm(1);
+    }
+
+    @Test
+    void oldSegmentsGoColdAgainAndAreRevalidatedWhenReadAgain() throws Exception {
+        DiskLogStore s = (DiskLogStore) factory(SyncPolicy.FSYNC).open("cold", LogConfig.defaults().withSegmentBytes(1024));
+        int n = 300; // a segment rolls once it holds 1 KiB: 5 records of 217 bytes each, 60 segments
+        for (int i = 1; i <= n; i++) {
+            s.append(numbered(i));
+        }
+        s.sync().get(10, TimeUnit.SECONDS);
+        assertThat(s.stats().segments()).isGreaterThan(DiskLogStore.MAX_WARM_OLD_SEGMENTS + 30);
+        int bound = DiskLogStore.MAX_WARM_OLD_SEGMENTS + 2; // and the last two, always open
+        // every segment was open while it was the active one; rolls release the old ones
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.openSegmentFiles() <= bound);
+
+        // two passes over the whole log: each segment is reopened (and rescanned) as it is reached
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 1; i <= n; i++) {
+                MessageBatch b = s.read(i, 1, Integer.MAX_VALUE);
+                assertThat(ByteBuffer.wrap(b.payloadArrays().get(0)).getInt(0)).isEqualTo(i);
+                assertThat(s.termAt(i)).isEqualTo(1);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> s.openSegmentFiles() <= bound);
+        }
+
+        // a cold segment is checked again when it is read again: corruption in it is reported
+        Path first = tmp.resolve("cold").resolve(Segment.name(1));
+        byte[] bytes = Files.readAllBytes(first);
+        bytes[MessageBatch.HEADER_SIZE + 100] ^= 1;
+        Files.write(first, bytes);
+        assertThatThrownBy(() -> s.read(1, 1, Integer.MAX_VALUE)).isInstanceOf(CorruptLogException.class);
+    }
+
+    @Test
+    void readersOfOldSegmentsRaceWithReleasesWithoutErrors() throws Exception {
+        DiskLogStore s = (DiskLogStore) factory(SyncPolicy.FSYNC).open("race", LogConfig.defaults().withSegmentBytes(1024));
+        int initial = 300;
+        for (int i = 1; i <= initial; i++) {
+            s.append(numbered(i));
+        }
+        s.sync().get(10, TimeUnit.SECONDS);
+        long seed = System.nanoTime();
+        List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Thread> readers = new ArrayList<>();
+        for (int r = 0; r < 3; r++) {
+            java.util.Random rnd = new java.util.Random(seed + r);
+            Thread t = new Thread(() -> {
+                try {
+                    for (int k = 0; k < 4000; k++) { // random old indexes: segments warm up and go cold all the time
+                        int i = 1 + rnd.nextInt(initial);
+                        MessageBatch b = s.read(i, 1, Integer.MAX_VALUE);
+                        if (ByteBuffer.wrap(b.payloadArrays().get(0)).getInt(0) != i || s.termAt(i) != 1) {
+                            throw new AssertionError("wrong record at " + i);
+                        }
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            });
+            readers.add(t);
+            t.start();
+        }
+        for (int i = initial + 1; i <= initial + 600; i++) { // rolls and syncs meanwhile
+            s.append(numbered(i));
+            if (i % 20 == 0) {
+                s.sync().get(10, TimeUnit.SECONDS);
+            }
+        }
+        for (Thread t : readers) {
+            t.join();
+        }
+        assertThat(errors).as("seed %d", seed).isEmpty();
+        s.sync().get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.openSegmentFiles() <= DiskLogStore.MAX_WARM_OLD_SEGMENTS + 2);
+    }
+
     @Test
     void appendReadTermAtAndReopenAfterCleanClose() throws Exception {
         DiskLogStoreFactory f = factory(SyncPolicy.FSYNC);
