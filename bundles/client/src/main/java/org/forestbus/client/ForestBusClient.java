@@ -30,7 +30,8 @@ import org.forestbus.client.ForestBusClientException.Reason;
  * to the leader named in {@code Extra1} (or the next node when it is empty). Connection errors,
  * timeouts and codes 3, 4 (without a new hint) and 5 move to the next node; after every node of the
  * list was tried the client backs off exponentially ({@link Builder#initialBackoff} doubling up to
- * {@link Builder#maxBackoff}) and keeps trying until {@link Builder#retryTimeout} has passed. Codes 1
+ * {@link Builder#maxBackoff}) and keeps trying until {@link Builder#retryTimeout} has passed since the
+ * operation's first failure (so a long poll that breaks after minutes is still retried). Codes 1
  * and 2 and RPC errors fail at once. A send retried after a timeout or broken connection may have
  * been stored already (at-least-once, like the original).</li>
  * <li>Reads are spread round-robin over the nodes (every node serves committed reads); a failed
@@ -387,7 +388,9 @@ public final class ForestBusClient implements AutoCloseable {
         private final boolean followLeader;
         private final Decoder<T> decoder;
         private final CompletableFuture<T> result = new CompletableFuture<>();
-        private final long deadline;
+        /** End of the retry budget (System.nanoTime); set at the first failure, so no attempt's own wait eats it. */
+        private long deadline;
+        private boolean failedBefore;
         private boolean singleNode;
         private String target;
         /** Nodes tried since the last backoff; a backoff is due once every node was tried. */
@@ -402,7 +405,6 @@ public final class ForestBusClient implements AutoCloseable {
             this.target = first;
             this.followLeader = followLeader;
             this.decoder = decoder;
-            this.deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryTimeoutMs);
             // cancelling the operation cancels its RPC (frees the Seq slot, e.g. a long poll)
             result.whenComplete((r, e) -> {
                 CompletableFuture<?> f = inFlight;
@@ -492,7 +494,12 @@ public final class ForestBusClient implements AutoCloseable {
                 backoffs++;
                 triedInRound = 0;
             }
-            if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs) - deadline > 0) {
+            long now = System.nanoTime();
+            if (!failedBefore) {
+                failedBefore = true;
+                deadline = now + TimeUnit.MILLISECONDS.toNanos(retryTimeoutMs);
+            }
+            if (now + TimeUnit.MILLISECONDS.toNanos(delayMs) - deadline >= 0) { // retryTimeout 0: no retries
                 result.completeExceptionally(cause);
                 return;
             }
@@ -595,7 +602,10 @@ public final class ForestBusClient implements AutoCloseable {
             return this;
         }
 
-        /** How long an operation keeps retrying before it fails with its last error (default 30 s). */
+        /**
+         * How long an operation keeps retrying, counted from its first failure, before it fails with
+         * its last error (default 30 s; 0 = no retries).
+         */
         public Builder retryTimeout(Duration d) {
             retryTimeout = d;
             return this;

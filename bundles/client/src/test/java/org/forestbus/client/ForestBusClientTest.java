@@ -58,6 +58,17 @@ class ForestBusClientTest {
         throw new AssertionError("future succeeded");
     }
 
+    private static Reason reason(Throwable e) {
+        assertThat(e).isInstanceOf(ForestBusClientException.class);
+        return ((ForestBusClientException) e).reason();
+    }
+
+    private static int parked(FakeTopic topic) {
+        synchronized (topic) {
+            return topic.parkedPolls.size();
+        }
+    }
+
     @Test
     void connectionStringParsesLikeTheOriginal() {
         assertThat(ConnectionString.parse("t1#t2@host:1010,otherhost:2020"))
@@ -277,5 +288,35 @@ class ForestBusClientTest {
         c.close();
         Throwable e = cause(poll);
         assertThat(((ForestBusClientException) e).reason()).isIn(Reason.CONNECTION, Reason.CLOSED);
+    }
+
+    @Test
+    void aLongPollBrokenAfterTheRetryTimeoutIsRetried() throws Exception {
+        FakeTopic topic = new FakeTopic();
+        FakeServer s = server(topic);
+        ForestBusClient c = client(ForestBusClient.builder().connectionString("#t@" + s.address())
+                .retryTimeout(Duration.ofMillis(200)).longPollTimeout(Duration.ofSeconds(30)));
+        long t0 = System.nanoTime();
+        CompletableFuture<Messages> poll = c.receive(1, 10, true);
+        await().atMost(Duration.ofSeconds(10)).until(() -> parked(topic) == 1);
+        // the poll outlives the retry budget (counted from its start), then the node restarts
+        await().atMost(Duration.ofSeconds(10)).until(() -> System.nanoTime() - t0 > TimeUnit.MILLISECONDS.toNanos(400));
+        s.dropConnections();
+        await().atMost(Duration.ofSeconds(10)).until(() -> poll.isDone() || parked(topic) == 2);
+        assertThat(poll).as("retried on a new connection").isNotDone();
+        topic.append(List.of(b("m1")));
+        Messages m = poll.get(10, TimeUnit.SECONDS);
+        assertThat(m.payloads()).containsExactly(b("m1"));
+        assertThat(s.connections.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aTimeoutMovesToTheNextNodeAlsoWhenRetryTimeoutEqualsCallTimeout() throws Exception {
+        FakeServer silent = server(call -> null); // accepts and reads, never answers
+        FakeServer healthy = server(call -> FakeServer.sendResult(0, "", 5));
+        ForestBusClient c = client(ForestBusClient.builder().connectionString("#t@" + silent.address() + "," + healthy.address())
+                .callTimeout(Duration.ofMillis(200)).retryTimeout(Duration.ofMillis(200))); // the defaults' ratio
+        assertThat(c.send(List.of(b("a")), true).get(10, TimeUnit.SECONDS)).containsExactly(5);
+        assertThat(silent.count("SendMessages")).isEqualTo(1);
     }
 }
