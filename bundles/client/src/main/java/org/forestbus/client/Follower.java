@@ -6,7 +6,9 @@ import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.forestbus.client.ForestBusClientException.Reason;
 
@@ -28,6 +30,8 @@ public final class Follower implements AutoCloseable {
     private final int quantity;
     private volatile long nextId;
     private volatile boolean closed;
+    /** Released by {@link #close()}; the follower thread's backoff waits on it. */
+    private final CountDownLatch closing = new CountDownLatch(1);
     private volatile CompletableFuture<Messages> current;
     private Thread thread;
 
@@ -49,7 +53,8 @@ public final class Follower implements AutoCloseable {
     /**
      * Long-polls once and returns the messages (possibly none, when the server's long-poll limit
      * expired), advancing {@link #nextId()}. Connection problems are retried by the client; when
-     * its retry budget is exhausted the exception is thrown. Returns empty once closed.
+     * its retry budget (counted from the poll's first failure) is exhausted the exception is
+     * thrown. Returns empty once closed.
      *
      * @throws ForestBusClientException on a non-retryable error (e.g. TOPIC_NOT_FOUND)
      */
@@ -94,32 +99,79 @@ public final class Follower implements AutoCloseable {
     }
 
     /**
-     * Starts a daemon thread that polls forever and calls {@code handler} for every message.
-     * An exception from the handler or a non-retryable error stops the thread (reported to
-     * {@code onError}, may be null).
+     * Starts a daemon thread that polls until {@link #close()} and calls {@code handler} for every
+     * message. Every failed poll is reported to {@code onError} (may be null). The thread keeps
+     * following after failures that can pass - connection errors, timeouts, no leader, shutting
+     * down, internal errors, and an unknown topic (a restarting node may not have registered it
+     * yet) - polling again after a backoff (the client's initial backoff doubling up to its
+     * maximum). It stops on the failures that cannot: a cluster ID mismatch, an RPC error, the
+     * client being closed, and any exception from {@code handler} or {@code onError}. To give up
+     * earlier, close the follower from {@code onError}.
      */
     public synchronized Follower start(Consumer<Message> handler, Consumer<Throwable> onError) {
         if (thread != null) {
             throw new IllegalStateException("already started");
         }
-        thread = new Thread(() -> {
-            try {
-                while (!closed) {
-                    for (Message m : poll()) {
-                        handler.accept(m);
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException | Error e) {
-                if (!closed && onError != null) {
-                    onError.accept(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
-                }
-            }
-        }, "forestbus-follower-" + topic);
+        thread = new Thread(() -> follow(handler, onError), "forestbus-follower-" + topic);
         thread.setDaemon(true);
         thread.start();
         return this;
+    }
+
+    /** The loop of {@link #start}; an exception thrown by {@code onError} ends it (uncaught). */
+    private void follow(Consumer<Message> handler, Consumer<Throwable> onError) {
+        long backoffMs = 0;
+        while (!closed) {
+            List<Message> batch;
+            try {
+                batch = poll();
+                backoffMs = 0;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                report(onError, e);
+                if (!(e instanceof ForestBusClientException fe) || !canPass(fe.reason()) || client.isClosed()) {
+                    return;
+                }
+                backoffMs = backoffMs == 0 ? client.initialBackoffMs() : Math.min(client.maxBackoffMs(), 2 * backoffMs);
+                try {
+                    closing.await(backoffMs, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                continue;
+            }
+            try {
+                for (Message m : batch) {
+                    handler.accept(m);
+                }
+            } catch (RuntimeException | Error e) {
+                if (!closed) {
+                    report(onError, e);
+                }
+                return;
+            }
+        }
+    }
+
+    private static boolean canPass(Reason r) {
+        return r != Reason.CLUSTER_ID_MISMATCH && r != Reason.RPC_ERROR && r != Reason.CLOSED;
+    }
+
+    private static void report(Consumer<Throwable> onError, Throwable e) {
+        if (onError != null) {
+            onError.accept(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+        }
+    }
+
+    /** Whether the thread of {@link #start} is still following. */
+    synchronized boolean isRunning() {
+        return thread != null && thread.isAlive();
     }
 
     /** {@link #start(Consumer, Consumer)} without an error callback. */
@@ -131,6 +183,7 @@ public final class Follower implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        closing.countDown();
         CompletableFuture<Messages> f = current;
         if (f != null) {
             f.cancel(false);

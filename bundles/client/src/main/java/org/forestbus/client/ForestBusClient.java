@@ -246,6 +246,14 @@ public final class ForestBusClient implements AutoCloseable {
         return closed;
     }
 
+    long initialBackoffMs() {
+        return initialBackoffMs;
+    }
+
+    long maxBackoffMs() {
+        return maxBackoffMs;
+    }
+
     private String defaultTopic() {
         if (topic.isEmpty()) {
             throw new IllegalStateException("no topic in the connection string");

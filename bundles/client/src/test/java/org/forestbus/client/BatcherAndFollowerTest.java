@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.forestbus.client.FakeServer.Answer;
 import org.forestbus.client.FakeServer.Call;
 import org.forestbus.client.ForestBusClientException.Reason;
@@ -162,5 +163,45 @@ class BatcherAndFollowerTest {
             assertThat(m).extracting(Follower.Message::id).containsExactly(1L, 2L);
             assertThat(f.nextId()).isEqualTo(3);
         }
+    }
+
+    @Test
+    void followerKeepsFollowingThroughFailuresThatOutlastTheRetryBudget() throws Exception {
+        AtomicBoolean down = new AtomicBoolean(true);
+        FakeServer s = new FakeServer(call -> down.get()
+                ? CompletableFuture.completedFuture(FakeServer.receiveResult(5, 0, null, false)) // shutting down
+                : topic.handle(call));
+        toClose.add(s);
+        ForestBusClient c = ForestBusClient.builder().connectionString("#t@" + s.address()).retryTimeout(Duration.ofMillis(100))
+                .initialBackoff(Duration.ofMillis(10)).maxBackoff(Duration.ofMillis(50)).build();
+        toClose.add(c);
+        List<Follower.Message> got = new CopyOnWriteArrayList<>();
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        Follower f = new Follower(c, "t", 1, 10);
+        toClose.add(f);
+        f.start(got::add, errors::add);
+        // each error is one receive that exhausted the client's retry budget; the follower goes on
+        await().atMost(Duration.ofSeconds(10)).until(() -> errors.size() >= 3);
+        assertThat(errors).allSatisfy(e -> assertThat(((ForestBusClientException) e).reason()).isEqualTo(Reason.SHUTTING_DOWN));
+        assertThat(f.isRunning()).isTrue();
+        down.set(false);
+        topic.append(List.of(b("a"), b("b")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> got.size() == 2);
+        assertThat(got).extracting(Follower.Message::id).containsExactly(1L, 2L);
+    }
+
+    @Test
+    void followerStopsOnAClusterIdMismatch() throws Exception {
+        FakeServer s = new FakeServer(call -> CompletableFuture.completedFuture(FakeServer.clusterResult("other")));
+        toClose.add(s);
+        ForestBusClient c = ForestBusClient.connect("mine#t@" + s.address());
+        toClose.add(c);
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        Follower f = new Follower(c, "t", 1, 10);
+        toClose.add(f);
+        f.start(m -> { }, errors::add);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !f.isRunning());
+        assertThat(errors).singleElement()
+                .satisfies(e -> assertThat(((ForestBusClientException) e).reason()).isEqualTo(Reason.CLUSTER_ID_MISMATCH));
     }
 }
