@@ -7,15 +7,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import org.forestbus.client.ForestBusClientException.Reason;
 
@@ -36,7 +42,12 @@ import org.forestbus.client.ForestBusClientException.Reason;
  * been stored already (at-least-once, like the original).</li>
  * <li>Reads are spread round-robin over the nodes (every node serves committed reads); a failed
  * read moves on to the next node.</li>
- * <li>Every RPC has a timeout ({@link Builder#callTimeout}; long polls {@link Builder#longPollTimeout}).</li>
+ * <li>Every RPC has a timeout ({@link Builder#callTimeout}; long polls {@link Builder#longPollTimeout}),
+ * counted from when the call is made: it covers waiting for the connection and for the write.</li>
+ * <li>A call never waits for a connection to open or for another call's write: it writes its own
+ * request on the calling thread when the connection is ready and idle (blocking at most until its
+ * timeout), and otherwise leaves it to an internal worker. Requests from one thread to one node
+ * are written in call order.</li>
  * </ul>
  * Futures complete on internal I/O threads: do not block in their dependent stages (use the
  * {@code *Async} variants for slow work). {@link #close()} closes all connections and fails the
@@ -268,63 +279,88 @@ public final class ForestBusClient implements AutoCloseable {
     // ---- connections ----
 
     /**
-     * A (possibly still opening) connection plus the calls waiting for it. Invariant: calls are
-     * written in submission order, also while the connection is being opened (CompletableFuture
-     * runs dependents in LIFO order, so waiting calls are queued here instead).
+     * A (possibly still opening) connection to one node plus the calls not yet written to it.
+     * Invariants: (1) calls are written in submission order: they go through one FIFO queue, which
+     * is drained only under {@link #writeLock}, and a caller writes directly only while it holds
+     * that lock and the queue is empty (so every earlier call has been written); (2) a caller never
+     * waits for another call's write (it only tries the lock; a worker drains what it could not
+     * write); (3) a reader thread never writes (its calls, and every call queued while the
+     * connection opens, are written by a worker); (4) a call's timeout runs from its submission,
+     * so it also covers the wait in the queue and a write that cannot finish.
      */
-    private static final class Link {
+    private final class Link {
         final CompletableFuture<RpcConnection> conn = new CompletableFuture<>();
-        private final java.util.Queue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final String node;
+        private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+        private final ReentrantLock writeLock = new ReentrantLock();
+        private final AtomicBoolean drainScheduled = new AtomicBoolean();
+
+        Link(String node) {
+            this.node = node;
+            conn.whenComplete((c, e) -> scheduleDrain()); // only hands over to a worker: may run on a reader thread
+        }
 
         boolean usable() {
             return !conn.isDone() || (!conn.isCompletedExceptionally() && !conn.join().isBroken());
         }
 
-        void submit(Runnable call) {
-            if (conn.isDone() && waiting.isEmpty()) {
-                call.run();
-            } else {
-                waiting.add(call);
-                conn.whenComplete((c, e) -> drain());
-            }
-        }
-
-        private synchronized void drain() {
-            Runnable r;
-            while ((r = waiting.poll()) != null) {
-                r.run();
-            }
-        }
-
         /** Sends the call once connected; the future fails when the connection cannot be opened. */
         CompletableFuture<RpcConnection.Reply> call(String method, Wire.Args args, long timeoutMs) {
-            CompletableFuture<RpcConnection.Reply> out = new CompletableFuture<>();
-            submit(() -> {
-                if (out.isDone()) {
+            CompletableFuture<RpcConnection.Reply> f = new CompletableFuture<>();
+            RpcConnection.expireAfter(f, timeoutMs, timer, method + " to " + node);
+            Runnable write = () -> {
+                if (f.isDone()) { // timed out or cancelled while queued: never written
                     return;
                 }
                 RpcConnection c;
                 try {
                     c = conn.join();
-                } catch (CompletionException | java.util.concurrent.CancellationException e) {
-                    out.completeExceptionally(e.getCause() != null ? e.getCause() : e);
+                } catch (CompletionException | CancellationException e) {
+                    f.completeExceptionally(e.getCause() != null ? e.getCause() : e);
                     return;
                 }
-                CompletableFuture<RpcConnection.Reply> rpc = c.call(method, args, timeoutMs);
-                out.whenComplete((r, e) -> {
-                    if (out.isCancelled()) {
-                        rpc.cancel(false);
+                c.call(method, args, f);
+            };
+            if (conn.isDone() && !RpcConnection.onReaderThread() && writeLock.tryLock()) {
+                try {
+                    if (waiting.isEmpty()) {
+                        write.run();
+                        return f;
                     }
-                });
-                rpc.whenComplete((r, e) -> {
-                    if (e != null) {
-                        out.completeExceptionally(e);
-                    } else {
-                        out.complete(r);
-                    }
-                });
-            });
-            return out;
+                } finally {
+                    writeLock.unlock();
+                }
+            }
+            waiting.add(write);
+            scheduleDrain();
+            return f;
+        }
+
+        /** Starts a worker draining the queue, unless one is due already or the connection is still opening. */
+        private void scheduleDrain() {
+            if (conn.isDone() && drainScheduled.compareAndSet(false, true)) {
+                try {
+                    workers.execute(this::drain);
+                } catch (RejectedExecutionException closedMeanwhile) {
+                    drainScheduled.set(false); // close() failed the operations of the queued calls
+                }
+            }
+        }
+
+        private void drain() {
+            writeLock.lock();
+            try {
+                Runnable r;
+                while ((r = waiting.poll()) != null) {
+                    r.run();
+                }
+            } finally {
+                writeLock.unlock();
+            }
+            drainScheduled.set(false);
+            if (!waiting.isEmpty()) { // queued after the last poll, while drainScheduled was still set
+                scheduleDrain();
+            }
         }
     }
 
@@ -335,7 +371,7 @@ public final class ForestBusClient implements AutoCloseable {
             if (l != null && l.usable()) {
                 return l;
             }
-            Link fresh = new Link();
+            Link fresh = new Link(node);
             boolean mine = l == null ? connections.putIfAbsent(node, fresh) == null : connections.replace(node, l, fresh);
             if (!mine) {
                 continue;

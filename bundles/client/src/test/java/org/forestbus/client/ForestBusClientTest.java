@@ -3,6 +3,7 @@ package org.forestbus.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -67,6 +68,21 @@ class ForestBusClientTest {
         synchronized (topic) {
             return topic.parkedPolls.size();
         }
+    }
+
+    /** A send reply that also carries {@code padding} (a field the client ignores), to make replies large. */
+    private static CompletableFuture<Answer> paddedSendResult(long id, byte[] padding) {
+        return CompletableFuture.completedFuture(Answer.ok(g -> {
+            g.writeStartObject(null, 3);
+            g.writeFieldName("IDs");
+            g.writeStartArray(null, 1);
+            g.writeNumber(id);
+            g.writeEndArray();
+            g.writeFieldName("Padding");
+            g.writeBinary(padding);
+            FakeServer.result(g, 0, "");
+            g.writeEndObject();
+        }));
     }
 
     @Test
@@ -318,5 +334,75 @@ class ForestBusClientTest {
                 .callTimeout(Duration.ofMillis(200)).retryTimeout(Duration.ofMillis(200))); // the defaults' ratio
         assertThat(c.send(List.of(b("a")), true).get(10, TimeUnit.SECONDS)).containsExactly(5);
         assertThat(silent.count("SendMessages")).isEqualTo(1);
+    }
+
+    @Test
+    void largeCallsQueuedWhileTheConnectionOpensNeitherDeadlockNorBlockACaller() throws Exception {
+        byte[] padding = new byte[4 << 20];
+        CompletableFuture<Answer> check = new CompletableFuture<>();
+        FakeServer s = server(call -> call.method().equals("GetClusterDetails") ? check : paddedSendResult(call.seq(), padding));
+        ForestBusClient c = client(ForestBusClient.builder().connectionString("c1#t@" + s.address()));
+        byte[] big = new byte[2 << 20];
+        // 80 MB of requests queued behind the cluster-ID check, 160 MB of replies: more than both
+        // directions' socket buffers, so whoever writes the requests must not be the one reading the replies
+        List<CompletableFuture<long[]>> sends = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            sends.add(c.send(List.of(big), false));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.count("GetClusterDetails") == 1);
+        check.complete(FakeServer.clusterResult("c1"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.count("SendMessages") >= 1);
+        CompletableFuture<long[]> late = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> c.send(List.of(b("x")), false),
+                "a caller never waits for another call's write");
+        sends.add(late);
+        for (CompletableFuture<long[]> f : sends) {
+            assertThat(f.get(20, TimeUnit.SECONDS)).hasSize(1);
+        }
+        assertThat(s.connections.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aCallWhoseRequestCannotBeWrittenStillTimesOut() throws Exception {
+        CompletableFuture<Answer> never = new CompletableFuture<>();
+        FakeServer s = server(call -> {
+            never.join(); // the server stops reading after the first request
+            return null;
+        });
+        toClose.add(() -> never.complete(null));
+        ForestBusClient c = client(ForestBusClient.builder().connectionString("#t@" + s.address())
+                .callTimeout(Duration.ofMillis(300)).retryTimeout(Duration.ZERO));
+        CompletableFuture<long[]> first = c.send(List.of(b("a")), false);
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.calls.size() == 1);
+        // 32 MB do not fit into the socket buffers of a peer that does not read
+        CompletableFuture<CompletableFuture<long[]>> second = CompletableFuture.supplyAsync(
+                () -> c.send(List.of(new byte[32 << 20]), false));
+        assertThat(reason(cause(first))).isEqualTo(Reason.TIMEOUT);
+        assertThat(reason(cause(second.get(10, TimeUnit.SECONDS)))).isIn(Reason.TIMEOUT, Reason.CONNECTION);
+    }
+
+    @Test
+    void callsFromOneThreadAreWrittenInOrderWhileAndAfterTheConnectionOpens() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            FakeServer s = server(call -> call.method().equals("GetClusterDetails")
+                    ? CompletableFuture.completedFuture(FakeServer.clusterResult("c1"))
+                    : CompletableFuture.completedFuture(FakeServer.topicResult(0, 1, 1, 1)));
+            ForestBusClient c = client(ForestBusClient.builder().connectionString("c1#t@" + s.address()));
+            List<CompletableFuture<TopicDetails>> results = new ArrayList<>();
+            int n = 0;
+            // keep sending across the moment the connection becomes ready
+            while (s.count("GetTopicDetails") == 0 && n < 100_000 || n % 100 != 0) {
+                results.add(c.topicDetails(null, "t" + n++));
+            }
+            for (CompletableFuture<TopicDetails> f : results) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+            List<String> order = s.calls.stream().filter(call -> call.method().equals("GetTopicDetails"))
+                    .map(call -> Wire.string(call.args(), "Topic")).toList();
+            List<String> expected = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                expected.add("t" + i);
+            }
+            assertThat(order).as("round " + round).isEqualTo(expected);
+        }
     }
 }
