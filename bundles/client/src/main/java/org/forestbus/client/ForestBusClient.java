@@ -246,6 +246,8 @@ public final class ForestBusClient implements AutoCloseable {
             op.result.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
         }
         for (Link l : connections.values()) {
+            // a connection still opening is closed by openChecked, which then finds the link settled
+            l.conn.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
             l.conn.thenAccept(RpcConnection::close);
         }
         connections.clear();
@@ -381,7 +383,8 @@ public final class ForestBusClient implements AutoCloseable {
             } catch (RuntimeException e) { // executor shut down by close()
                 fresh.conn.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
             }
-            if (closed) {
+            if (closed) { // close() may have missed fresh
+                fresh.conn.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
                 fresh.conn.thenAccept(RpcConnection::close);
             }
             return fresh;
@@ -396,23 +399,48 @@ public final class ForestBusClient implements AutoCloseable {
             result.completeExceptionally(new ForestBusClientException(Reason.CONNECTION, "cannot connect to " + node + ": " + e, e));
             return;
         }
+        // settled otherwise than with conn (failed check, or close() while still opening): conn
+        // is closed, with its socket and reader thread (runs at once if already settled)
+        result.whenComplete((c, e) -> {
+            if (c != conn) {
+                conn.close();
+            }
+        });
         if (clusterId.isEmpty()) {
-            result.complete(conn);
+            handOver(conn, result);
             return;
         }
-        conn.call("GetClusterDetails", Wire.EMPTY_ARGS, callTimeoutMs).whenComplete((reply, err) -> {
+        CompletableFuture<RpcConnection.Reply> check;
+        try {
+            check = conn.call("GetClusterDetails", Wire.EMPTY_ARGS, callTimeoutMs);
+        } catch (RuntimeException e) {
+            result.completeExceptionally(new ForestBusClientException(Reason.CONNECTION, "GetClusterDetails to " + node + ": " + e, e));
+            return;
+        }
+        check.whenComplete((reply, err) -> {
             if (err != null) {
-                conn.close();
                 result.completeExceptionally(err);
             } else if (!reply.error().isEmpty() || !clusterId.equals(Wire.string(reply.body(), "ClusterID"))) {
-                conn.close();
                 result.completeExceptionally(new ForestBusClientException(Reason.CLUSTER_ID_MISMATCH, "node " + node
                         + " has cluster ID '" + Wire.string(reply.body(), "ClusterID") + "', expected '" + clusterId + "'"
                         + (reply.error().isEmpty() ? "" : " (" + reply.error() + ")")));
             } else {
-                result.complete(conn);
+                handOver(conn, result);
             }
         });
+    }
+
+    /**
+     * Completes {@code result} with {@code conn} unless the client is closed. close() sets
+     * {@code closed} before it settles every link (closing the connections already handed over),
+     * so either it finds {@code result} completed with conn, or this sees {@code closed}.
+     */
+    private void handOver(RpcConnection conn, CompletableFuture<RpcConnection> result) {
+        if (closed) {
+            result.completeExceptionally(new ForestBusClientException(Reason.CLOSED, "client closed"));
+        } else if (result.complete(conn) && closed) {
+            conn.close();
+        }
     }
 
     /** Converts a successful body (code 0) into the result; may throw a ForestBusClientException. */

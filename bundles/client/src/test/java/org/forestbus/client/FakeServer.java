@@ -41,6 +41,8 @@ final class FakeServer implements AutoCloseable {
 
     final List<Call> calls = new CopyOnWriteArrayList<>();
     final AtomicInteger connections = new AtomicInteger();
+    /** Connections that ended (closed by the client, or by {@link #dropConnections}). */
+    final AtomicInteger closedConnections = new AtomicInteger();
     volatile Handler handler;
     private final ServerSocket server;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
@@ -110,6 +112,8 @@ final class FakeServer implements AutoCloseable {
             }
         } catch (IOException e) {
             // connection closed
+        } finally {
+            closedConnections.incrementAndGet();
         }
     }
 

@@ -405,4 +405,17 @@ class ForestBusClientTest {
             assertThat(order).as("round " + round).isEqualTo(expected);
         }
     }
+
+    @Test
+    void closeWhileTheClusterCheckIsUnansweredClosesTheSocket() throws Exception {
+        FakeServer s = server(call -> null); // not even the cluster-ID check is answered
+        ForestBusClient c = ForestBusClient.builder().connectionString("c1#t@" + s.address()).build();
+        CompletableFuture<long[]> f = c.send(List.of(b("a")), true);
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.count("GetClusterDetails") == 1);
+        c.close();
+        assertThat(reason(cause(f))).isEqualTo(Reason.CLOSED);
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.closedConnections.get() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> Thread.getAllStackTraces().keySet().stream()
+                .noneMatch(t -> t.getName().equals("forestbus-client-reader-" + s.address())));
+    }
 }
