@@ -3,10 +3,13 @@ package org.forestbus.client;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.forestbus.client.ForestBusClientException.Reason;
@@ -52,6 +55,10 @@ public final class MessageBatcher implements AutoCloseable {
     private final Thread flusher;
     private final Object closeLock = new Object();
     private volatile boolean closed;
+    /** Sends handed to the client and not yet answered, with their messages. */
+    private final Map<CompletableFuture<long[]>, List<Pending>> unanswered = new ConcurrentHashMap<>();
+    /** Set by close() once its timeout has passed: every batch still unanswered then fails with CLOSED. */
+    private volatile boolean abandoned;
 
     private MessageBatcher(Builder b) {
         this.client = b.client;
@@ -166,22 +173,40 @@ public final class MessageBatcher implements AutoCloseable {
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
+        unanswered.put(f, batch);
+        CompletableFuture<long[]> sent = f;
         f.whenComplete((ids, err) -> {
+            unanswered.remove(sent);
             inFlight.release();
             for (int i = 0; i < batch.size(); i++) {
                 if (err == null) {
                     batch.get(i).id().complete(ids[i]);
                 } else {
-                    batch.get(i).id().completeExceptionally(err instanceof java.util.concurrent.CompletionException
+                    batch.get(i).id().completeExceptionally(err instanceof CompletionException
                             && err.getCause() != null ? err.getCause() : err);
                 }
             }
         });
+        if (abandoned) { // close() may have missed this batch (put after its look)
+            abandon(f);
+        }
+    }
+
+    /** Fails the messages of an unanswered send with CLOSED and cancels the send (it stops retrying). */
+    private void abandon(CompletableFuture<long[]> send) {
+        List<Pending> batch = unanswered.remove(send);
+        if (batch != null) {
+            for (Pending p : batch) {
+                p.id().completeExceptionally(new ForestBusClientException(Reason.CLOSED, "batcher closed before the batch was answered"));
+            }
+            send.cancel(false);
+        }
     }
 
     /**
      * Stops accepting, flushes the buffer and waits (at most the close timeout) until every batch
-     * has been answered. Idempotent.
+     * has been answered; messages still unanswered then fail with {@link Reason#CLOSED} and their
+     * sends are cancelled (a batch already received by a node may still be stored). Idempotent.
      */
     @Override
     public void close() {
@@ -210,6 +235,10 @@ public final class MessageBatcher implements AutoCloseable {
             if (p != STOP) {
                 p.id().completeExceptionally(new ForestBusClientException(Reason.CLOSED, "batcher closed before sending"));
             }
+        }
+        abandoned = true;
+        for (CompletableFuture<long[]> send : unanswered.keySet()) {
+            abandon(send);
         }
     }
 

@@ -204,4 +204,19 @@ class BatcherAndFollowerTest {
         assertThat(errors).singleElement()
                 .satisfies(e -> assertThat(((ForestBusClientException) e).reason()).isEqualTo(Reason.CLUSTER_ID_MISMATCH));
     }
+
+    @Test
+    void closeAfterItsTimeoutFailsTheBatchesStillUnanswered() throws Exception {
+        topic.holdSends = true;
+        MessageBatcher batcher = MessageBatcher.builder(client()).linger(Duration.ZERO).closeTimeout(Duration.ofMillis(200)).build();
+        CompletableFuture<Long> f = batcher.send(b("a"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> topic.batchSizes.size() == 1);
+        batcher.close();
+        assertThat(f).isCompletedExceptionally();
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            assertThat(((ForestBusClientException) e.getCause()).reason()).isEqualTo(Reason.CLOSED);
+        }
+    }
 }
