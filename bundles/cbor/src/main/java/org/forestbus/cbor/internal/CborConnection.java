@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -37,16 +36,21 @@ import org.slf4j.LoggerFactory;
  * the path of every request); what the socket does not take is queued and written by the reader
  * thread, which waits on a per-connection selector for input and for room to write. Replies
  * carrying more than {@link #INLINE_REPLY_BYTES} of messages are encoded on the {@code writers}
- * executor instead, so a topic's thread never spends long on a big read. At most
- * {@code maxPending} requests are in flight, and no new request is read while more than
- * {@code maxQueuedBytes} of replies wait for the socket (a client that stops reading gets
- * TCP back-pressure; nothing ever blocks on its socket).
+ * executor instead, so a topic's thread never spends long on a big read.
+ *
+ * <p>Limits (a client that stops reading gets TCP back-pressure; nothing ever blocks on its
+ * socket): a request is in flight from when it is read until its reply is written whole to the
+ * socket, and at most {@code maxPending} are. {@code queuedBytes} counts the reply bytes owed to
+ * the socket: encoded and not yet written, plus message bytes reserved by replies being built
+ * ({@link #reserveOutput}). No request is read while it exceeds {@code maxQueuedBytes}, and a
+ * reply completing then carries only its first message. So the queue stays below
+ * {@code maxQueuedBytes + maxPending * (one message + framing)}.
  *
  * <p>Closing: on EOF the connection closes once every outstanding reply is written; on an
  * undecodable header, malformed CBOR or a broken limit it logs why and closes at once (the stream
  * cannot be resynchronised).
  */
-final class CborConnection implements Runnable {
+final class CborConnection implements Runnable, RpcHandler.Caller {
 
     private static final Logger LOG = LoggerFactory.getLogger(CborConnection.class);
 
@@ -87,16 +91,22 @@ final class CborConnection implements Runnable {
     private final Executor writers;
     private final int maxRequestBytes;
     private final Consumer<CborConnection> onClose;
-    private final Semaphore permits;
-    /** Requests read whose reply is not yet written or queued. */
-    private final AtomicInteger pending = new AtomicInteger();
+    private final int maxPending;
+    /**
+     * Requests read whose reply is not yet written whole: incremented by the reader, decremented by
+     * whoever hands a reply's last byte to the socket (or drops the reply with the connection).
+     */
+    private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
-    /** Guards {@link #unsent}, {@link #unsentBytes} and writes to the channel. */
+    /** Guards {@link #unsent}, {@link #queuedBytes} and writes to the channel. */
     private final Object outLock = new Object();
+    /** Encoded replies, each partly or not at all written; only the reader thread writes them. */
     private final ArrayDeque<ByteBuffer> unsent = new ArrayDeque<>();
-    private long unsentBytes;
+    /** Bytes left in {@link #unsent} plus the reservations of replies not yet queued. */
+    private long queuedBytes;
     private volatile boolean inputEnded;
-    private volatile boolean waitingForPermit;
+    /** The reader waits for an in-flight slot or for the queue to shrink: a writer must wake it. */
+    private volatile boolean waitingForRoom;
     private final long maxQueuedBytes;
 
     CborConnection(SocketChannel ch, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
@@ -108,7 +118,7 @@ final class CborConnection implements Runnable {
         this.cbor = cbor;
         this.writers = writers;
         this.maxRequestBytes = maxRequestBytes;
-        this.permits = new Semaphore(maxPending);
+        this.maxPending = maxPending;
         this.maxQueuedBytes = maxQueuedBytes;
         this.onClose = onClose;
         ch.configureBlocking(false);
@@ -129,15 +139,13 @@ final class CborConnection implements Runnable {
             parser = cbor.boundedParser(in);
             WireReader r = new WireReader(parser);
             while (!closed.get()) {
-                awaitOutputBelowLimit();
-                acquirePermit();
+                awaitRoom();
                 long start = r.position();
                 in.window(start, MAX_HEADER_BYTES);
                 r.budgetEnd(start + MAX_HEADER_BYTES);
                 r.decodedLimit(MAX_HEADER_BYTES);
                 JsonToken t = r.next();
                 if (t == null) {
-                    permits.release();
                     break; // clean EOF between requests
                 }
                 Header h = readHeader(r, t);
@@ -154,7 +162,7 @@ final class CborConnection implements Runnable {
                 if (size > maxRequestBytes) {
                     throw new RequestTooLargeException("request body of " + size + " bytes exceeds " + maxRequestBytes);
                 }
-                pending.incrementAndGet();
+                inFlight.incrementAndGet(); // only this thread increments: awaitRoom's check holds
                 CompletableFuture<Reply> f;
                 try {
                     f = call.get();
@@ -166,7 +174,7 @@ final class CborConnection implements Runnable {
                         err != null ? Reply.error(String.valueOf(err.getMessage())) : reply)));
             }
             inputEnded = true;
-            while (!closed.get() && (pending.get() > 0 || hasUnsent())) {
+            while (!closed.get() && inFlight.get() > 0) {
                 waitForIo(false); // EOF: write what is still owed, then close
             }
             close(null);
@@ -264,7 +272,7 @@ final class CborConnection implements Runnable {
                 }
                 case "ReceiveMessages" -> {
                     ReceiveArgs a = readReceiveArgs(r, t);
-                    call = () -> handler.receiveMessages(a);
+                    call = () -> handler.receiveMessages(a, this);
                 }
                 case "GetTopicDetails" -> {
                     String[] topic = {""};
@@ -399,11 +407,12 @@ final class CborConnection implements Runnable {
             synchronized (outLock) {
                 ByteBuffer b;
                 while ((b = unsent.peek()) != null) {
-                    unsentBytes -= ch.write(b);
+                    queuedBytes -= ch.write(b);
                     if (b.hasRemaining()) {
                         return;
                     }
                     unsent.poll();
+                    inFlight.decrementAndGet(); // the reader re-checks its room after this: no wake-up needed
                 }
             }
         } catch (IOException e) {
@@ -412,17 +421,55 @@ final class CborConnection implements Runnable {
     }
 
     /**
-     * Back-pressure for clients that pipeline reads but do not read the replies: the reader takes
-     * no new request while more than {@code maxQueuedBytes} of replies wait for the socket.
+     * Back-pressure: the reader takes no new request while {@code maxPending} are in flight or more
+     * than {@code maxQueuedBytes} are queued, and meanwhile writes the queue (a client may wait for
+     * those replies before its in-flight requests can finish).
      */
-    private void awaitOutputBelowLimit() throws IOException {
-        while (!closed.get()) {
-            synchronized (outLock) {
-                if (unsentBytes <= maxQueuedBytes) {
-                    return;
-                }
+    private void awaitRoom() throws IOException {
+        if (hasRoom()) {
+            return;
+        }
+        waitingForRoom = true; // before the re-check: a reply finishing after it wakes the selector
+        try {
+            while (!hasRoom()) {
+                waitForIo(false);
             }
-            waitForIo(false);
+        } finally {
+            waitingForRoom = false;
+        }
+    }
+
+    private boolean hasRoom() {
+        if (inFlight.get() >= maxPending) {
+            return false;
+        }
+        synchronized (outLock) {
+            return queuedBytes <= maxQueuedBytes;
+        }
+    }
+
+    @Override
+    public int reserveOutput(List<ByteBuffer> payloads) {
+        synchronized (outLock) {
+            long room = maxQueuedBytes - queuedBytes;
+            int n = 0;
+            long bytes = 0;
+            for (ByteBuffer p : payloads) {
+                if (n > 0 && bytes + p.remaining() > room) {
+                    break;
+                }
+                bytes += p.remaining();
+                n++;
+            }
+            queuedBytes += bytes; // released by send() when the reply is written or queued
+            return n;
+        }
+    }
+
+    /** Bytes owed to the socket now (queued and reserved). */
+    long queuedBytes() {
+        synchronized (outLock) {
+            return queuedBytes;
         }
     }
 
@@ -433,7 +480,7 @@ final class CborConnection implements Runnable {
                 writers.execute(() -> send(o));
             } catch (RejectedExecutionException e) {
                 close(null); // the listener is shutting down
-                replied();
+                written();
             }
             return;
         }
@@ -443,10 +490,11 @@ final class CborConnection implements Runnable {
     /**
      * Encodes the reply (outside the lock) and writes it whole after the replies before it: at
      * once if the socket takes it, else queued for the reader thread. Never blocks on the socket.
+     * Turns the reply's reservation into the bytes it leaves queued.
      */
     private void send(Outgoing o) {
         Header h = o.header();
-        boolean wake = false;
+        boolean queued = false;
         try {
             if (!closed.get()) {
                 Encoded e = new Encoded((int) Math.min(Integer.MAX_VALUE - 16, 256 + o.reply().payloadBytes() * 11 / 10));
@@ -456,10 +504,11 @@ final class CborConnection implements Runnable {
                     if (unsent.isEmpty()) {
                         ch.write(bytes);
                     }
+                    queuedBytes -= o.reply().payloadBytes();
                     if (bytes.hasRemaining()) {
                         unsent.add(bytes);
-                        unsentBytes += bytes.remaining();
-                        wake = true;
+                        queuedBytes += bytes.remaining();
+                        queued = true; // its in-flight slot is freed by writeUnsent
                     }
                 }
             }
@@ -470,33 +519,14 @@ final class CborConnection implements Runnable {
             LOG.error("CBOR-RPC {}: cannot encode the reply to {}", remote, h.serviceMethod(), e);
             close("reply encoding failed");
         } finally {
-            if (replied() || wake) {
-                selector.wakeup(); // the reader writes the rest, or closes after EOF
+            if (queued || written()) {
+                selector.wakeup(); // the reader writes the rest, takes the next request, or closes after EOF
             }
         }
     }
 
-    /** One reply is out of our hands; true when the reader must look (it waits for a permit, or EOF seen and nothing pending). */
-    private boolean replied() {
-        permits.release();
-        return (pending.decrementAndGet() == 0 && inputEnded) || waitingForPermit;
-    }
-
-    /**
-     * Takes an in-flight slot; while none is free the reader keeps writing queued replies (a
-     * client may wait for those before its in-flight requests can finish).
-     */
-    private void acquirePermit() throws IOException {
-        if (permits.tryAcquire()) {
-            return;
-        }
-        waitingForPermit = true; // before the retry: a release after it wakes the selector
-        try {
-            while (!permits.tryAcquire()) {
-                waitForIo(false);
-            }
-        } finally {
-            waitingForPermit = false;
-        }
+    /** A reply is written whole, or dropped: frees its slot; true when the reader must look (it waits for room, or EOF seen and nothing in flight). */
+    private boolean written() {
+        return (inFlight.decrementAndGet() == 0 && inputEnded) || waitingForRoom;
     }
 }

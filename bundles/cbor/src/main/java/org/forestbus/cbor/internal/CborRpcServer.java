@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
@@ -33,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * {@code ConfigurationChange}) are not served here ("rpc: can't find method").
  *
  * <p>Threads (all owned here, stopped on deactivation): one acceptor, one reader per connection
- * (which also writes what a non-blocking socket did not take at once), and writer tasks for large
- * replies; small replies are written by the thread that completes them. No thread waits for a
+ * (which also writes what a non-blocking socket did not take at once), and {@link #WRITER_THREADS}
+ * writers that encode large replies; small replies are written by the thread that completes them. No thread waits for a
  * request: long polls and commit waits are futures of the {@link org.forestbus.api.TopicService}.
  * Deactivation closes the listener and every open connection.
  */
@@ -43,6 +44,14 @@ import org.slf4j.LoggerFactory;
 public final class CborRpcServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(CborRpcServer.class);
+
+    /**
+     * Threads encoding large replies (CPU only: their writes never block). Their queue holds at most
+     * one task per request in flight, {@code max.connections * max.pending.requests}.
+     */
+    static final int WRITER_THREADS = Math.max(2, Runtime.getRuntime().availableProcessors());
+    /** Reply bytes queued per connection before it is not read further, in units of {@code max.read.bytes}. */
+    static final int QUEUED_READ_REPLIES = 2;
 
     private final ServerSocketChannel server;
     private final RpcHandler handler;
@@ -73,7 +82,10 @@ public final class CborRpcServer {
         }
         this.readers = new ThreadPoolExecutor(0, Math.max(1, cfg.max_connections()) + 16, 30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), threads("forestbus-cbor-conn-"));
-        this.writers = Executors.newCachedThreadPool(threads("forestbus-cbor-write-"));
+        ThreadPoolExecutor w = new ThreadPoolExecutor(WRITER_THREADS, WRITER_THREADS, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), threads("forestbus-cbor-write-"));
+        w.allowCoreThreadTimeOut(true);
+        this.writers = w;
         this.acceptor = Executors.newSingleThreadExecutor(threads("forestbus-cbor-accept-"));
         acceptor.execute(this::acceptLoop);
         LOG.info("CBOR-RPC listening on {}", server.socket().getLocalSocketAddress());
@@ -87,6 +99,11 @@ public final class CborRpcServer {
     /** Open connections right now. */
     int connectionCount() {
         return connections.size();
+    }
+
+    /** Reply bytes owed to all connections' sockets right now. */
+    long queuedBytes() {
+        return connections.stream().mapToLong(CborConnection::queuedBytes).sum();
     }
 
     @Deactivate
@@ -136,7 +153,7 @@ public final class CborRpcServer {
             try {
                 s.socket().setTcpNoDelay(true);
                 c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(),
-                        Math.max(1, cfg.max_pending_requests()), 2L * Math.max(1, cfg.max_read_bytes()),
+                        Math.max(1, cfg.max_pending_requests()), QUEUED_READ_REPLIES * (long) Math.max(1, cfg.max_read_bytes()),
                         connections::remove);
                 connections.add(c);
                 readers.execute(c);

@@ -1,5 +1,6 @@
 package org.forestbus.cbor.internal;
 
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -29,6 +30,16 @@ final class RpcHandler {
     }
 
     record ReceiveArgs(String topic, long id, long quantity, boolean waitForMessages) {
+    }
+
+    /** The connection a call answers. */
+    interface Caller {
+        /**
+         * Reserves room in the connection's output budget for the longest prefix of {@code payloads}
+         * that fits, and for the first payload even when it alone does not; returns the prefix length.
+         * The reservation is the reply's {@link Reply#payloadBytes()}; the connection releases it.
+         */
+        int reserveOutput(List<ByteBuffer> payloads);
     }
 
     private final TopicRegistry registry;
@@ -79,8 +90,10 @@ final class RpcHandler {
      * with {@code NextID = firstIndex}. Unknown topic → code 2 (the original sent an RPC error);
      * shutdown → code 5. Both error replies echo {@code NextID = ID}: the Python client ignores
      * the code, and an ID of 0 would make its caller restart from the beginning of the topic.
+     * A caller short of output room gets a prefix of the messages read (at least one), with
+     * {@code NextID} after it.
      */
-    CompletableFuture<Reply> receiveMessages(ReceiveArgs a) {
+    CompletableFuture<Reply> receiveMessages(ReceiveArgs a, Caller caller) {
         Optional<TopicService> topic = registry.topic(a.topic());
         if (topic.isEmpty()) {
             return done(Reply.ok(WireWriter.receiveResults(topicNotFound(a.topic()), null, a.id())));
@@ -109,8 +122,14 @@ final class RpcHandler {
                 return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, List.of(), r.firstIndex()));
             }
             if (!r.messages().isEmpty()) {
-                return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, r.messages().payloads(), r.nextIndex()),
-                        r.messages().sizeBytes());
+                List<ByteBuffer> payloads = r.messages().payloads();
+                int n = caller.reserveOutput(payloads);
+                long bytes = 0;
+                for (int i = 0; i < n; i++) {
+                    bytes += payloads.get(i).remaining();
+                }
+                long next = n == payloads.size() ? r.nextIndex() : r.firstIndex() + n;
+                return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, payloads.subList(0, n), next), bytes);
             }
             return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, null, r.commitIndex() == 0 ? 0 : id));
         });

@@ -5,6 +5,7 @@ import static org.forestbus.cbor.internal.RpcSemanticsTest.recvArgs;
 import static org.forestbus.cbor.internal.RpcSemanticsTest.sendArgs;
 
 import java.time.Duration;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -62,6 +63,64 @@ class PipeliningTest extends ServerTestSupport {
                 seqs.add(r.seq());
             }
             assertThat(seqs).hasSize(polls);
+        }
+    }
+
+    @Test
+    void repliesHoldTheirInFlightSlotUntilTheyAreWritten() throws Exception {
+        start(new TestConfig().maxPending(4));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        try (RpcTestClient slow = connect(16 << 10); RpcTestClient producer = connect()) {
+            Map<String, Object> eightMiB = Map.of("Topic", "t", "SentMessages", Collections.nCopies(8, new byte[1 << 20]),
+                    "WaitForCommit", false);
+            assertThat(producer.call(SEND, 1, eightMiB).code()).isZero();
+            slow.send(RECV, 1, recvArgs("t", 1, 500, false)); // an 8 MiB reply: more than the sockets hold
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.queuedBytes() > 0);
+            for (int i = 2; i <= 21; i++) {
+                slow.send(SEND, i, sendArgs("t", false, "s" + i));
+            }
+            // the unwritten reply and three sends take the 4 slots: no further send is read
+            Awaitility.await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> t.messages().size() <= 8 + 3);
+            for (int i = 0; i < 21; i++) {
+                slow.read();
+            }
+            assertThat(t.messages()).hasSize(8 + 20);
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotReadHasAtMostTheQueueLimitPlusOneMessagePerReplyQueued() throws Exception {
+        int maxReadBytes = 64 << 10; // the queue limit is twice that
+        int polls = 200;
+        start(new TestConfig().maxReadBytes(maxReadBytes));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        try (RpcTestClient slow = connect(16 << 10); RpcTestClient producer = connect()) {
+            for (int i = 1; i <= polls; i++) {
+                slow.send(RECV, i, recvArgs("t", 1, 100, true));
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> t.pendingPolls() == polls);
+            String[] msgs = new String[100];
+            java.util.Arrays.fill(msgs, "x".repeat(1000));
+            // completes every poll with 100 messages: 20 MB of replies if none were trimmed
+            assertThat(producer.call(SEND, 1, sendArgs("t", false, msgs)).code()).isZero();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.queuedBytes() > 0); // sockets full
+            long bound = 2L * maxReadBytes + polls * (1000 + 200L); // one message and its framing per reply
+            Awaitility.await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> server.queuedBytes() <= bound);
+            assertThat(Thread.getAllStackTraces().keySet().stream()
+                    .filter(th -> th.getName().startsWith("forestbus-cbor-write-"))).hasSizeLessThanOrEqualTo(CborRpcServer.WRITER_THREADS);
+            int trimmed = 0;
+            for (int i = 0; i < polls; i++) {
+                Response r = slow.read();
+                int n = r.body().get("ReceivedMessages").size();
+                assertThat(n).isBetween(1, 100);
+                assertThat(r.body().get("NextID").asLong()).isEqualTo(1 + n); // the rest is for the next poll
+                if (n < 100) {
+                    trimmed++;
+                }
+            }
+            assertThat(trimmed).isPositive();
         }
     }
 

@@ -50,7 +50,15 @@ public final class RpcTestClient implements Closeable {
     private JsonParser parser;
 
     public RpcTestClient(String host, int port) throws IOException {
+        this(host, port, 0);
+    }
+
+    /** Connects with a receive buffer of {@code receiveBufferBytes} (0 = the system's) set before the connection, so it caps the window. */
+    public RpcTestClient(String host, int port, int receiveBufferBytes) throws IOException {
         socket = new Socket();
+        if (receiveBufferBytes > 0) {
+            socket.setReceiveBufferSize(receiveBufferBytes);
+        }
         socket.connect(new InetSocketAddress(host, port), 10_000);
         socket.setSoTimeout(20_000);
         socket.setTcpNoDelay(true);
@@ -168,6 +176,12 @@ public final class RpcTestClient implements Closeable {
 
     @Override
     public void close() throws IOException {
+        socket.close();
+    }
+
+    /** Closes with a reset (RST) instead of an orderly end of stream. */
+    public void abort() throws IOException {
+        socket.setSoLinger(true, 0);
         socket.close();
     }
 

@@ -27,7 +27,12 @@ abstract class ServerTestSupport {
     }
 
     RpcTestClient connect() throws IOException {
-        RpcTestClient c = new RpcTestClient("127.0.0.1", server.port());
+        return connect(0);
+    }
+
+    /** A client whose receive window is capped at {@code receiveBufferBytes} (0 = system default). */
+    RpcTestClient connect(int receiveBufferBytes) throws IOException {
+        RpcTestClient c = new RpcTestClient("127.0.0.1", server.port(), receiveBufferBytes);
         synchronized (clients) {
             clients.add(c);
         }

@@ -17,6 +17,7 @@ final class TestConfig implements CborRpcConfig {
     TestConfig maxRequestBytes(int v) { maxRequestBytes = v; return this; }
     TestConfig maxConnections(int v) { maxConnections = v; return this; }
     TestConfig maxReadMessages(int v) { maxReadMessages = v; return this; }
+    TestConfig maxReadBytes(int v) { maxReadBytes = v; return this; }
     TestConfig maxWaitMs(long v) { maxWaitMs = v; return this; }
     TestConfig maxPending(int v) { maxPending = v; return this; }
 
