@@ -12,9 +12,12 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -46,9 +49,12 @@ import org.slf4j.LoggerFactory;
  * reply completing then carries only its first message. So the queue stays below
  * {@code maxQueuedBytes + maxPending * (one message + framing)}.
  *
- * <p>Closing: on EOF the connection closes once every outstanding reply is written; on an
+ * <p>Closing: at the end of the client's input (seen also while waiting for room, by reading a
+ * little ahead) the reader cancels the long polls still parked, which then answer as expired
+ * polls, and closes once every reply in flight is written, or after {@link #EOF_GRACE_MS}. On an
  * undecodable header, malformed CBOR or a broken limit it logs why and closes at once (the stream
- * cannot be resynchronised).
+ * cannot be resynchronised); a failed write (peer gone) closes at once. Whatever ends the reader,
+ * it closes the connection and cancels the polls still parked, so no topic keeps them.
  */
 final class CborConnection implements Runnable, RpcHandler.Caller {
 
@@ -56,6 +62,10 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
 
     /** Largest request header accepted (a header is a method name and a sequence number). */
     static final int MAX_HEADER_BYTES = 64 << 10;
+    /** Longest wait for the replies still in flight once the client has ended its input. */
+    static final long EOF_GRACE_MS = 5_000;
+    /** Input read ahead while the reader waits for room (so it sees the client leave then too). */
+    static final int READ_AHEAD_BYTES = 4096;
     /** Replies with more message bytes than this are encoded on the writers executor, not by their completer. */
     static final long INLINE_REPLY_BYTES = 64 << 10;
     private static final String SERVICE = "RPCHandler";
@@ -105,6 +115,12 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     /** Bytes left in {@link #unsent} plus the reservations of replies not yet queued. */
     private long queuedBytes;
     private volatile boolean inputEnded;
+    /** When the grace after the end of input is over (nanoTime); reader thread only. */
+    private long graceEnd;
+    /** Bytes read ahead (write mode), handed to the parser first; reader thread only, allocated when needed. */
+    private ByteBuffer ahead;
+    /** Long polls parked in topics: added by the reader, cancelled by the reader (end of input, exit). */
+    private final Set<CompletableFuture<?>> polls = ConcurrentHashMap.newKeySet();
     /** The reader waits for an in-flight slot or for the queue to shrink: a writer must wake it. */
     private volatile boolean waitingForRoom;
     private final long maxQueuedBytes;
@@ -173,9 +189,9 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 f.whenComplete((reply, err) -> deliver(new Outgoing(h,
                         err != null ? Reply.error(String.valueOf(err.getMessage())) : reply)));
             }
-            inputEnded = true;
+            endOfInput();
             while (!closed.get() && inFlight.get() > 0) {
-                waitForIo(false); // EOF: write what is still owed, then close
+                waitForIo(false); // write what is still owed, then close; gives up after the grace
             }
             close(null);
         } catch (RequestTooLargeException e) {
@@ -189,10 +205,31 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             throw e;
         } finally {
             closeParser(parser);
-            if (!inputEnded) {
-                close(null); // whatever stopped the reader (even an Error), the connection is finished
-            }
+            close(null); // whatever stopped the reader (even an Error), the connection is finished
+            cancelPolls(); // after close: their replies are dropped, and no topic keeps them parked
         }
+    }
+
+    /** The client sent its last byte (reader thread): long polls end now, the grace starts. */
+    private void endOfInput() {
+        if (!inputEnded) {
+            graceEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EOF_GRACE_MS);
+            inputEnded = true;
+        }
+        cancelPolls();
+    }
+
+    /** Cancels the parked long polls (reader thread only, holding no lock: cancelling runs their completions). */
+    private void cancelPolls() {
+        for (CompletableFuture<?> p : List.copyOf(polls)) {
+            p.cancel(false);
+        }
+    }
+
+    @Override
+    public void parked(CompletableFuture<?> poll) {
+        polls.add(poll); // by the reader thread, within the call; a later end of input cancels it
+        poll.whenComplete((r, e) -> polls.remove(poll));
     }
 
     /** Releases the parser's buffers; the socket stays open (AUTO_CLOSE_SOURCE is off) for pending replies. */
@@ -222,9 +259,13 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             LOG.debug("CBOR-RPC {}: close failed", remote, e);
         }
         try {
-            selector.close(); // wakes the reader out of select()
+            selector.close(); // wakes the reader out of select(); it then cancels the parked polls
         } catch (IOException e) {
             LOG.debug("CBOR-RPC {}: closing the selector failed", remote, e);
+        }
+        synchronized (outLock) {
+            unsent.clear(); // never to be written: free them now, not when the last future lets go of us
+            queuedBytes = 0;
         }
         onClose.accept(this);
     }
@@ -356,6 +397,17 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             if (len == 0) {
                 return 0;
             }
+            if (ahead != null && ahead.position() > 0) {
+                ahead.flip();
+                int n = Math.min(len, ahead.remaining());
+                ahead.get(b, off, n);
+                ahead.compact();
+                drained = false;
+                return n;
+            }
+            if (inputEnded) {
+                return -1; // seen while reading ahead
+            }
             ByteBuffer dst = ByteBuffer.wrap(b, off, len);
             if (drained) {
                 // the last read was short, so the socket was empty then: wait for the selector
@@ -376,24 +428,45 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
 
     /**
      * Reader thread: waits until the socket is readable ({@code read}), has room for queued
-     * replies, or a completer wakes us; then writes what it can of the queued replies.
+     * replies, or a completer wakes us; then writes what it can of the queued replies. Waiting for
+     * room ({@code !read}), it reads input ahead, so the end of input or a reset is seen then too.
+     * After the end of input it waits until the grace is over at most, then throws.
      */
     private void waitForIo(boolean read) throws IOException {
         if (closed.get() || Thread.currentThread().isInterrupted()) {
             throw new SocketException("connection closed");
         }
-        int ops = read ? SelectionKey.OP_READ : 0;
+        long timeout = 0;
+        if (inputEnded) {
+            long left = graceEnd - System.nanoTime();
+            if (left <= 0) {
+                LOG.debug("CBOR-RPC {}: {} replies still owed {} ms after the end of input", remote, inFlight.get(), EOF_GRACE_MS);
+                throw new SocketException("replies still owed after the end of input");
+            }
+            timeout = Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
+        }
+        boolean readAhead = !read && !inputEnded && (ahead == null || ahead.hasRemaining());
+        int ops = read || readAhead ? SelectionKey.OP_READ : 0;
         if (hasUnsent()) {
             ops |= SelectionKey.OP_WRITE;
         }
+        boolean readable;
         try {
             key.interestOps(ops);
-            selector.select();
+            readable = selector.select(timeout) > 0 && key.isReadable();
             selector.selectedKeys().clear();
         } catch (RuntimeException e) { // closed meanwhile: cancelled key, closed selector
             throw new SocketException("connection closed");
         }
         writeUnsent();
+        if (readAhead && readable) {
+            if (ahead == null) {
+                ahead = ByteBuffer.allocate(READ_AHEAD_BYTES);
+            }
+            if (ch.read(ahead) < 0) {
+                endOfInput();
+            }
+        }
     }
 
     private boolean hasUnsent() {
@@ -416,7 +489,8 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 }
             }
         } catch (IOException e) {
-            close(closed.get() ? null : "write failed: " + e);
+            LOG.debug("CBOR-RPC {}: write failed", remote, e);
+            close(null); // the peer is gone (reset, broken pipe)
         }
     }
 
@@ -513,7 +587,8 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 }
             }
         } catch (IOException e) {
-            close(closed.get() ? null : "write failed: " + e);
+            LOG.debug("CBOR-RPC {}: write failed", remote, e);
+            close(null); // the peer is gone (reset, broken pipe)
         } catch (RuntimeException e) {
             // a half-written response cannot be taken back: the stream is unusable
             LOG.error("CBOR-RPC {}: cannot encode the reply to {}", remote, h.serviceMethod(), e);

@@ -3,7 +3,9 @@ package org.forestbus.cbor.internal;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.forestbus.api.ErrorCode;
 import org.forestbus.api.ForestBusException;
 import org.forestbus.api.MessageBatch;
@@ -40,6 +42,12 @@ final class RpcHandler {
          * The reservation is the reply's {@link Reply#payloadBytes()}; the connection releases it.
          */
         int reserveOutput(List<ByteBuffer> payloads);
+
+        /**
+         * A long poll the topic has parked (the future of {@link TopicService#read}); the connection
+         * cancels it when its client leaves, and the call then answers as an expired poll.
+         */
+        void parked(CompletableFuture<?> poll);
     }
 
     private final TopicRegistry registry;
@@ -108,10 +116,17 @@ final class RpcHandler {
                 return done(Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, List.of(), st.firstIndex())));
             }
             f = t.read(id, quantity, limits.maxReadBytes(), a.waitForMessages() ? limits.maxWaitMillis() : 0);
+            if (a.waitForMessages() && !f.isDone()) {
+                caller.parked(f);
+            }
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
         return f.handle((r, err) -> {
+            if (err instanceof CancellationException || err instanceof CompletionException
+                    && err.getCause() instanceof CancellationException) {
+                return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, null, id)); // cancelled by the caller
+            }
             if (err != null) {
                 ForestBusException e = ForestBusException.from(err);
                 ResultInfo info = resultFor(e, a.topic());

@@ -22,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.forestbus.cbor.internal.RpcTestClient.Response;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Framing, pipelining, limits and lifecycle over real loopback sockets. */
 class ConnectionTest extends ServerTestSupport {
@@ -79,21 +81,63 @@ class ConnectionTest extends ServerTestSupport {
         }
     }
 
-    @Test
-    void eofClosesOnlyAfterOutstandingRepliesAreWritten() throws Exception {
-        start();
+    /**
+     * A client that goes away (end of stream or reset) while its long polls are parked frees its
+     * connection at once, not when the polls expire; with 4 polls the reader waits for a free
+     * in-flight slot rather than for input when the client leaves.
+     */
+    @ParameterizedTest(name = "{0} with {1} parked polls")
+    @CsvSource({"close, 2", "close, 4", "reset, 2", "reset, 4"})
+    void aClientGoneWithParkedPollsFreesItsConnectionAtOnce(String how, int polls) throws Exception {
+        start(new TestConfig().maxConnections(1).maxPending(4));
         FakeTopic t = registry.add(new FakeTopic("t"));
-        try (RpcTestClient c = connect(); RpcTestClient producer = connect()) {
-            c.send(RECV, 7, recvArgs("t", 1, 10, true));
+        RpcTestClient c = connect();
+        for (int i = 1; i <= polls; i++) {
+            c.send(RECV, i, recvArgs("t", 1, 10, true));
+        }
+        await(() -> t.pendingPolls() == polls);
+        if (how.equals("reset")) {
+            c.abort();
+        } else {
+            c.close();
+        }
+        await(() -> server.connectionCount() == 0 && t.pendingPolls() == 0);
+        assertServing(); // the only connection slot is free again
+    }
+
+    @Test
+    void endOfInputAnswersParkedPollsAsEmptyAndStillWritesRepliesThatComplete() throws Exception {
+        start();
+        FakeTopic t = registry.add(new FakeTopic("t").autoCommit(false));
+        try (RpcTestClient c = connect()) {
+            c.send(SEND, 1, sendArgs("t", true, "x")); // waits for the commit
+            c.send(RECV, 2, recvArgs("t", 1, 10, true)); // parks: nothing committed yet
             await(() -> t.pendingPolls() == 1);
             c.shutdownOutput();
-            producer.call(SEND, 1, sendArgs("t", false, "late"));
-            Response r = c.read();
-            assertThat(r.seq()).isEqualTo(7);
-            assertThat(RpcSemanticsTest.payloads(r)).containsExactly("late");
+            Response poll = c.read(); // cancelled at the end of input: answered as an expired poll
+            assertThat(poll.seq()).isEqualTo(2);
+            assertThat(poll.error()).isEmpty();
+            assertThat(poll.body().get("ReceivedMessages").isNull()).isTrue();
+            assertThat(poll.body().get("NextID").asLong()).isEqualTo(1);
+            assertThat(t.pendingPolls()).isZero();
+            t.commit(1);
+            Response sent = c.read(); // completes within the grace: still written
+            assertThat(sent.seq()).isEqualTo(1);
+            assertThat(sent.body().get("IDs").toString()).isEqualTo("[1]");
             assertThatThrownBy(c::read).hasMessageContaining("closed");
         }
         await(() -> server.connectionCount() == 0);
+    }
+
+    @Test
+    void aReplyStillOwedAfterTheEndOfInputIsGivenUpAfterTheGrace() throws Exception {
+        start();
+        registry.add(new FakeTopic("t").autoCommit(false));
+        RpcTestClient c = connect();
+        c.send(SEND, 1, sendArgs("t", true, "never committed"));
+        c.close();
+        Awaitility.await().atMost(Duration.ofMillis(CborConnection.EOF_GRACE_MS).plusSeconds(10))
+                .until(() -> server.connectionCount() == 0);
     }
 
     @Test

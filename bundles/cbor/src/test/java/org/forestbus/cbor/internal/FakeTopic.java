@@ -18,7 +18,7 @@ import org.forestbus.api.TopicStatus;
 /**
  * In-memory {@link TopicService}: ids from {@code firstIndex}, a commit index that follows the
  * last index ({@link #autoCommit}) or is moved by {@link #commit(long)}, long polls woken by
- * commits or expired by a timer, leader/shutdown switches.
+ * commits, expired by a timer or dropped when their future is cancelled, leader/shutdown switches.
  */
 final class FakeTopic implements TopicService {
 
@@ -147,6 +147,13 @@ final class FakeTopic implements TopicService {
         CompletableFuture<ReadResult> f = new CompletableFuture<>();
         Poll p = new Poll(from, maxMessages, f);
         polls.add(p);
+        f.whenComplete((r, e) -> {
+            if (f.isCancelled()) { // the caller gave up: the poll is no longer parked
+                synchronized (FakeTopic.this) {
+                    polls.remove(p);
+                }
+            }
+        });
         TIMER.schedule(() -> {
             synchronized (FakeTopic.this) {
                 if (polls.remove(p)) {
