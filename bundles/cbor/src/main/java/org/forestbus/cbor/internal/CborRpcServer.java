@@ -52,6 +52,10 @@ public final class CborRpcServer {
     static final int WRITER_THREADS = Math.max(2, Runtime.getRuntime().availableProcessors());
     /** Reply bytes queued per connection before it is not read further, in units of {@code max.read.bytes}. */
     static final int QUEUED_READ_REPLIES = 2;
+    /** Pause after a failed accept (e.g. out of file descriptors) before the next. */
+    static final long ACCEPT_BACKOFF_MS = 100;
+    /** At most one log line per this many ms about failing accepts. */
+    private static final long ACCEPT_LOG_INTERVAL_MS = 1_000;
 
     private final ServerSocketChannel server;
     private final RpcHandler handler;
@@ -62,11 +66,23 @@ public final class CborRpcServer {
     private final ThreadPoolExecutor readers;
     private final ExecutorService writers;
     private final AtomicInteger refused = new AtomicInteger();
+    private final Acceptor accept;
+
+    /** Takes the next connection from the listener (a seam for tests that make accepting fail). */
+    @FunctionalInterface
+    interface Acceptor {
+        SocketChannel accept(ServerSocketChannel listener) throws IOException;
+    }
 
     @Activate
     public CborRpcServer(@Reference TopicRegistry registry, @Reference NodeInfo node, CborRpcConfig cfg)
             throws IOException {
+        this(registry, node, cfg, ServerSocketChannel::accept);
+    }
+
+    CborRpcServer(TopicRegistry registry, NodeInfo node, CborRpcConfig cfg, Acceptor accept) throws IOException {
         this.cfg = cfg;
+        this.accept = accept;
         this.handler = new RpcHandler(registry, node,
                 new RpcHandler.Limits(Math.max(1, cfg.max_read_messages()), Math.max(1, cfg.max_read_bytes()),
                         Math.max(0, cfg.max_wait_ms())));
@@ -130,16 +146,31 @@ public final class CborRpcServer {
         LOG.info("CBOR-RPC listener on port {} stopped", server.socket().getLocalPort());
     }
 
+    /** Runs until the listener is closed; a failed accept is logged (rate-limited) and retried after a pause. */
     private void acceptLoop() {
+        long lastReport = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(ACCEPT_LOG_INTERVAL_MS);
+        int failures = 0;
         while (server.isOpen()) {
             SocketChannel s;
             try {
-                s = server.accept();
-            } catch (IOException e) {
-                if (server.isOpen()) {
-                    LOG.error("CBOR-RPC accept failed; the listener stops", e);
+                s = accept.accept(server);
+            } catch (IOException | RuntimeException e) {
+                if (!server.isOpen()) {
+                    return; // closed by deactivate
                 }
-                return;
+                failures++;
+                if (System.nanoTime() - lastReport >= TimeUnit.MILLISECONDS.toNanos(ACCEPT_LOG_INTERVAL_MS)) {
+                    LOG.error("CBOR-RPC accept failed, {} time(s) since the last report; retrying every {} ms",
+                            failures, ACCEPT_BACKOFF_MS, e);
+                    lastReport = System.nanoTime();
+                    failures = 0;
+                }
+                try {
+                    Thread.sleep(ACCEPT_BACKOFF_MS);
+                } catch (InterruptedException ie) {
+                    return; // deactivate stops the acceptor
+                }
+                continue;
             }
             if (connections.size() >= cfg.max_connections()) {
                 int n = refused.incrementAndGet();

@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.forestbus.cbor.internal.RpcTestClient.Response;
 import org.junit.jupiter.api.Test;
@@ -284,6 +285,20 @@ class ConnectionTest extends ServerTestSupport {
         a.close();
         await(() -> server.connectionCount() == 1);
         assertServing();
+    }
+
+    @Test
+    void acceptFailuresWhileTheListenerIsOpenDoNotStopIt() throws Exception {
+        AtomicInteger failures = new AtomicInteger(3);
+        start(new TestConfig(), listener -> {
+            if (failures.getAndDecrement() > 0) {
+                throw new IOException("Too many open files"); // as accept(2) fails with EMFILE
+            }
+            return listener.accept();
+        });
+        registry.add(new FakeTopic("t"));
+        assertServing();
+        assertThat(failures.get()).isNegative();
     }
 
     @Test

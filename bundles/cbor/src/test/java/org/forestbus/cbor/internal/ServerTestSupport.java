@@ -22,6 +22,10 @@ abstract class ServerTestSupport {
         server = new CborRpcServer(registry, node, cfg);
     }
 
+    void start(TestConfig cfg, CborRpcServer.Acceptor accept) throws IOException {
+        server = new CborRpcServer(registry, node, cfg, accept);
+    }
+
     void start() throws IOException {
         start(new TestConfig());
     }
