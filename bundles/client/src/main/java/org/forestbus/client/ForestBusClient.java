@@ -46,7 +46,8 @@ import org.forestbus.client.ForestBusClientException.Reason;
  * counted from when the call is made: it covers waiting for the connection and for the write.</li>
  * <li>A call never waits for a connection to open or for another call's write: it writes its own
  * request on the calling thread when the connection is ready and idle (blocking at most until its
- * timeout), and otherwise leaves it to an internal worker. Requests from one thread to one node
+ * timeout; on a reply's thread only a small request that cannot block), and otherwise leaves it to
+ * an internal worker. Requests from one thread to one node
  * are written in call order.</li>
  * </ul>
  * Futures complete on internal I/O threads: do not block in their dependent stages (use the
@@ -286,8 +287,9 @@ public final class ForestBusClient implements AutoCloseable {
      * is drained only under {@link #writeLock}, and a caller writes directly only while it holds
      * that lock and the queue is empty (so every earlier call has been written); (2) a caller never
      * waits for another call's write (it only tries the lock; a worker drains what it could not
-     * write); (3) a reader thread never writes (its calls, and every call queued while the
-     * connection opens, are written by a worker); (4) a call's timeout runs from its submission,
+     * write); (3) a reader thread never blocks writing: it writes its own call only when that
+     * cannot block ({@link RpcConnection#callWithoutBlocking}); its other calls, and every call
+     * queued while the connection opens, are written by a worker; (4) a call's timeout runs from its submission,
      * so it also covers the wait in the queue and a write that cannot finish.
      */
     private final class Link {
@@ -323,11 +325,19 @@ public final class ForestBusClient implements AutoCloseable {
                 }
                 c.call(method, args, f);
             };
-            if (conn.isDone() && !RpcConnection.onReaderThread() && writeLock.tryLock()) {
+            if (conn.isDone() && writeLock.tryLock()) {
                 try {
                     if (waiting.isEmpty()) {
-                        write.run();
-                        return f;
+                        if (!RpcConnection.onReaderThread()) {
+                            write.run();
+                            return f;
+                        }
+                        // a reply's continuation (a producer's next send): written here only if
+                        // that cannot block, saving a worker's wake-up per request
+                        RpcConnection c = conn.isCompletedExceptionally() ? null : conn.join();
+                        if (c != null && c.callWithoutBlocking(method, args, f)) {
+                            return f;
+                        }
                     }
                 } finally {
                     writeLock.unlock();

@@ -20,9 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * One multiplexed CBOR-RPC connection to one node (Go {@code net/rpc} framing, FORESTBUS-SPEC §6.4).
  * Any thread may {@link #call}; requests are written under the connection's lock and pipelined;
  * one reader thread matches replies to calls by {@code Seq}, in whatever order the server answers.
- * Reply futures complete on that reader thread, which must therefore never write a request
+ * Reply futures complete on that reader thread, which must therefore never block writing a request
  * (it would stop reading replies while a peer that stops reading requests when its replies back
- * up waits for it): see {@link #onReaderThread()}. Once broken (I/O error, EOF, undecodable
+ * up waits for it): see {@link #onReaderThread()}. It may write a small request only through
+ * {@link #callWithoutBlocking}, which cannot block. Once broken (I/O error, EOF, undecodable
  * reply) the connection fails every pending and later call and must be replaced.
  */
 final class RpcConnection implements AutoCloseable {
@@ -33,7 +34,21 @@ final class RpcConnection implements AutoCloseable {
 
     private final String address;
     private final Socket socket;
-    private final OutputStream out;
+    private final CountingOutput out;
+    /**
+     * Bytes of requests written whose replies have not arrived: more than the node can have left
+     * unread. Below {@link #READER_WRITE_BYTES} a further small request fits in the sockets'
+     * buffers, so writing it cannot block.
+     */
+    private final AtomicLong unansweredBytes = new AtomicLong();
+    /** Request sizes by Seq until the reply arrives (also a late one: the node has read that request). */
+    private final Map<Long, Integer> requestBytes = new ConcurrentHashMap<>();
+    /**
+     * Unanswered request bytes up to which a reader thread may write a request itself: far below
+     * what the kernel buffers on the way to a node that stops reading hold (its receive buffer
+     * alone is 128 KiB by default on Linux), so the write completes without the node reading.
+     */
+    static final int READER_WRITE_BYTES = 16 * 1024;
     private final ScheduledExecutorService timer;
     /** In-flight calls by Seq. Invariant: a call is removed exactly once, by whoever completes it. */
     private final Map<Long, CompletableFuture<Reply>> pending = new ConcurrentHashMap<>();
@@ -46,7 +61,7 @@ final class RpcConnection implements AutoCloseable {
         this.address = address;
         this.socket = socket;
         this.timer = timer;
-        this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+        this.out = new CountingOutput(new BufferedOutputStream(socket.getOutputStream(), 64 * 1024));
         Thread reader = new ReaderThread(this::readLoop, "forestbus-client-reader-" + address);
         reader.setDaemon(true);
         reader.start();
@@ -136,7 +151,9 @@ final class RpcConnection implements AutoCloseable {
             synchronized (out) {
                 writing = s;
                 try {
+                    long before = out.count;
                     Wire.writeRequest(out, "RPCHandler." + method, s, args);
+                    sent(s, out.count - before); // before the last bytes go: no reply can come earlier
                     out.flush();
                 } finally {
                     writing = 0;
@@ -144,6 +161,64 @@ final class RpcConnection implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             breakConnection(e);
+        }
+    }
+
+    /**
+     * Like {@link #call(String, Wire.Args, CompletableFuture)} for a reader thread: sends the call
+     * only if its request, with the bytes of requests still unanswered on this connection, stays
+     * within {@link #READER_WRITE_BYTES}, so that the write cannot block; returns false (nothing
+     * sent) otherwise. The caller must hold the only write turn on this connection (no other
+     * request half-written, which would hold the lock a blocked writer keeps).
+     */
+    boolean callWithoutBlocking(String method, Wire.Args args, CompletableFuture<Reply> f) {
+        if (f.isDone() || broken) {
+            call(method, args, f); // settles it without writing
+            return true;
+        }
+        long s = seq.incrementAndGet();
+        java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream(256);
+        try {
+            Wire.writeRequest(request, "RPCHandler." + method, s, args);
+        } catch (IOException | RuntimeException e) {
+            f.completeExceptionally(e);
+            return true;
+        }
+        if (unansweredBytes.get() + request.size() > READER_WRITE_BYTES) {
+            return false;
+        }
+        pending.put(s, f);
+        f.whenComplete((r, e) -> {
+            if (pending.remove(s) != null && writing == s) {
+                breakConnection(new IOException(method + " ended while its request was being written"));
+            }
+        });
+        try {
+            synchronized (out) {
+                writing = s;
+                try {
+                    sent(s, request.size());
+                    request.writeTo(out);
+                    out.flush();
+                } finally {
+                    writing = 0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            breakConnection(e);
+        }
+        return true;
+    }
+
+    private void sent(long s, long bytes) {
+        requestBytes.put(s, (int) Math.min(Integer.MAX_VALUE, bytes));
+        unansweredBytes.addAndGet(bytes);
+    }
+
+    private void answered(long s) {
+        Integer b = requestBytes.remove(s);
+        if (b != null) {
+            unansweredBytes.addAndGet(-b);
         }
     }
 
@@ -179,7 +254,9 @@ final class RpcConnection implements AutoCloseable {
                     throw new IOException("connection closed by " + address + " inside a reply");
                 }
                 Map<String, Object> h = Wire.map(header);
-                CompletableFuture<Reply> f = pending.remove(Wire.number(h, "Seq"));
+                long s = Wire.number(h, "Seq");
+                answered(s);
+                CompletableFuture<Reply> f = pending.remove(s);
                 if (f != null) { // else: timed out or cancelled meanwhile
                     f.complete(new Reply(Wire.string(h, "Error"), Wire.map(body)));
                 }
@@ -212,6 +289,27 @@ final class RpcConnection implements AutoCloseable {
     @Override
     public void close() {
         breakConnection(new IOException("client closed"));
+    }
+
+    /** Counts the bytes written through it (guarded by the connection's {@code out} lock). */
+    private static final class CountingOutput extends java.io.FilterOutputStream {
+        long count;
+
+        CountingOutput(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
+        }
     }
 
     /** Marks reader threads (see {@link #onReaderThread()}). */

@@ -362,6 +362,40 @@ class ForestBusClientTest {
     }
 
     @Test
+    void sendsMadeFromReplyCallbacksComplete() throws Exception {
+        byte[] padding = new byte[16 << 20];
+        FakeServer s = server(call -> paddedSendResult(call.seq(), padding));
+        ForestBusClient c = client(ForestBusClient.builder().connectionString("#t@" + s.address()));
+        // producers that send their next request from the previous reply's completion (on the
+        // reader thread): the small requests are written by the reader itself, the 16 MB ones
+        // (above RpcConnection.READER_WRITE_BYTES) by a worker; all complete, in order per producer.
+        // (This exchange did not deadlock here even with the reader writing the 16 MB requests:
+        // the bound rests on the socket buffers' sizes, not on this test.)
+        List<CompletableFuture<Integer>> producers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            CompletableFuture<Integer> done = new CompletableFuture<>();
+            producers.add(done);
+            sendChain(c, i % 2 == 0 ? new byte[16 << 20] : b("small"), 0, 4, done);
+        }
+        for (CompletableFuture<Integer> p : producers) {
+            assertThat(p.get(30, TimeUnit.SECONDS)).isEqualTo(4);
+        }
+        assertThat(s.connections.get()).isEqualTo(1);
+    }
+
+    private static void sendChain(ForestBusClient c, byte[] payload, int sent, int total, CompletableFuture<Integer> done) {
+        c.send(List.of(payload), false).whenComplete((ids, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+            } else if (sent + 1 == total) {
+                done.complete(total);
+            } else {
+                sendChain(c, payload, sent + 1, total, done);
+            }
+        });
+    }
+
+    @Test
     void aCallWhoseRequestCannotBeWrittenStillTimesOut() throws Exception {
         CompletableFuture<Answer> never = new CompletableFuture<>();
         FakeServer s = server(call -> {
