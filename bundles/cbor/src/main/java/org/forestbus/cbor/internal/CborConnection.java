@@ -100,6 +100,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     private final BoundedCborParser.Factory cbor;
     private final Executor writers;
     private final int maxRequestBytes;
+    private final int maxMessagesPerRequest;
     private final Consumer<CborConnection> onClose;
     private final int maxPending;
     /**
@@ -126,7 +127,8 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     private final long maxQueuedBytes;
 
     CborConnection(SocketChannel ch, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
-                   int maxRequestBytes, int maxPending, long maxQueuedBytes, Consumer<CborConnection> onClose)
+                   int maxRequestBytes, int maxMessagesPerRequest, int maxPending, long maxQueuedBytes,
+                   Consumer<CborConnection> onClose)
             throws IOException {
         this.ch = ch;
         this.remote = String.valueOf(ch.getRemoteAddress());
@@ -134,6 +136,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
         this.cbor = cbor;
         this.writers = writers;
         this.maxRequestBytes = maxRequestBytes;
+        this.maxMessagesPerRequest = maxMessagesPerRequest;
         this.maxPending = maxPending;
         this.maxQueuedBytes = maxQueuedBytes;
         this.onClose = onClose;
@@ -154,6 +157,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             RequestLimitStream in = new RequestLimitStream(new ChannelInput());
             parser = cbor.boundedParser(in);
             WireReader r = new WireReader(parser);
+            r.maxListItems(maxMessagesPerRequest);
             while (!closed.get()) {
                 awaitRoom();
                 long start = r.position();

@@ -17,6 +17,11 @@ public @interface CborRpcConfig {
     @AttributeDefinition(description = "Largest request body (arguments value) in bytes; a larger one closes the connection")
     int max_request_bytes() default 16 << 20;
 
+    @AttributeDefinition(description = "Messages in one SendMessages request at most; a request with more is answered with "
+            + "an RPC error and nothing of it is stored (each message costs heap beyond its bytes: an empty one about 40 bytes "
+            + "encoded in 1)")
+    int max_messages_per_request() default 100_000;
+
     @AttributeDefinition(description = "Deepest nesting of CBOR arrays/maps accepted in one value")
     int max_nesting_depth() default 16;
 

@@ -184,7 +184,7 @@ public final class CborRpcServer {
             try {
                 s.socket().setTcpNoDelay(true);
                 s.socket().setKeepAlive(true); // a peer that vanished without FIN or RST is found in time
-                c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(),
+                c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(), Math.max(1, cfg.max_messages_per_request()),
                         Math.max(1, cfg.max_pending_requests()), QUEUED_READ_REPLIES * (long) Math.max(1, cfg.max_read_bytes()),
                         connections::remove);
                 connections.add(c);

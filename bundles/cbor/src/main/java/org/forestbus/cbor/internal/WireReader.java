@@ -35,6 +35,7 @@ final class WireReader {
     private long decodedLeft = Long.MAX_VALUE;
     private long decodedLimit = Long.MAX_VALUE;
     private String problem;
+    private int maxListItems = Integer.MAX_VALUE;
 
     WireReader(BoundedCborParser p) {
         this.p = p;
@@ -62,6 +63,14 @@ final class WireReader {
     /** Next top-level token, or {@code null} at a clean end of stream. */
     JsonToken next() throws IOException {
         return p.nextToken();
+    }
+
+    /**
+     * Longest {@code [][]byte} list kept ({@code max.messages.per.request}): further items are
+     * skipped unread (no array per item) and the list is reported as a problem.
+     */
+    void maxListItems(int max) {
+        maxListItems = max;
     }
 
     /** Forgets the problem of the previous value. */
@@ -156,13 +165,22 @@ final class WireReader {
             return null;
         }
         List<byte[]> out = new ArrayList<>(); // never presized from the declared count
+        long items = 0;
         JsonToken v;
         while ((v = p.nextToken()) != JsonToken.END_ARRAY) {
             if (v == null) {
                 throw new IOException("unexpected end of stream in array");
             }
+            if (++items > maxListItems) {
+                skip(v); // in sync with the stream, nothing kept
+                continue;
+            }
             byte[] b = readBytes(v);
             out.add(b == null ? new byte[0] : b);
+        }
+        if (items > maxListItems) {
+            problem("more than " + maxListItems + " messages in one request (max.messages.per.request): " + items);
+            return null;
         }
         return out;
     }

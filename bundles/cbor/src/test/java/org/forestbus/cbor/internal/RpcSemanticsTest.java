@@ -209,6 +209,23 @@ class RpcSemanticsTest extends ServerTestSupport {
     }
 
     @Test
+    void aSendWithMoreMessagesThanTheLimitIsAnRpcErrorStoresNothingAndTheConnectionGoesOn() throws Exception {
+        start(new TestConfig().maxMessagesPerRequest(3));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        try (RpcTestClient c = connect()) {
+            List<byte[]> four = List.of(new byte[0], new byte[1], new byte[2], new byte[3]);
+            Response tooMany = c.call(SEND, 1, Map.of("Topic", "t", "SentMessages", four, "WaitForCommit", true));
+            assertThat(tooMany.error()).isEqualTo("rpc: cannot decode arguments of RPCHandler.SendMessages: "
+                    + "more than 3 messages in one request (max.messages.per.request): 4");
+            assertThat(t.messages()).isEmpty();
+            Response ok = c.call(SEND, 2, Map.of("Topic", "t", "SentMessages", four.subList(0, 3), "WaitForCommit", true));
+            assertThat(ok.error()).isEmpty();
+            assertThat(ok.seq()).isEqualTo(2);
+            assertThat(t.messages()).hasSize(3);
+        }
+    }
+
+    @Test
     void topicDetailsAndClusterDetails() throws Exception {
         start();
         registry.add(new FakeTopic("b").fill(4).commit(2));

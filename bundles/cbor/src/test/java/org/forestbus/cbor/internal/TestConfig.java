@@ -13,6 +13,7 @@ final class TestConfig implements CborRpcConfig {
     int maxReadBytes = 16 << 20;
     long maxWaitMs = 300_000;
     int maxPending = 256;
+    int maxMessagesPerRequest = 100_000;
 
     TestConfig maxRequestBytes(int v) { maxRequestBytes = v; return this; }
     TestConfig maxConnections(int v) { maxConnections = v; return this; }
@@ -20,6 +21,7 @@ final class TestConfig implements CborRpcConfig {
     TestConfig maxReadBytes(int v) { maxReadBytes = v; return this; }
     TestConfig maxWaitMs(long v) { maxWaitMs = v; return this; }
     TestConfig maxPending(int v) { maxPending = v; return this; }
+    TestConfig maxMessagesPerRequest(int v) { maxMessagesPerRequest = v; return this; }
 
     @Override public Class<? extends Annotation> annotationType() { return CborRpcConfig.class; }
     @Override public String host() { return "127.0.0.1"; }
@@ -31,4 +33,5 @@ final class TestConfig implements CborRpcConfig {
     @Override public int max_read_bytes() { return maxReadBytes; }
     @Override public long max_wait_ms() { return maxWaitMs; }
     @Override public int max_pending_requests() { return maxPending; }
+    @Override public int max_messages_per_request() { return maxMessagesPerRequest; }
 }
