@@ -137,31 +137,11 @@ final class RpcConnection implements AutoCloseable {
             return;
         }
         long s = seq.incrementAndGet();
-        pending.put(s, f);
-        f.whenComplete((r, e) -> {
-            if (pending.remove(s) != null && writing == s) {
-                breakConnection(new IOException(method + " ended while its request was being written"));
-            }
+        send(s, method, f, () -> {
+            long before = out.count;
+            Wire.writeRequest(out, "RPCHandler." + method, s, args);
+            sent(s, out.count - before); // before the last bytes go: no reply can come earlier
         });
-        if (broken) {
-            fail(s, null);
-            return;
-        }
-        try {
-            synchronized (out) {
-                writing = s;
-                try {
-                    long before = out.count;
-                    Wire.writeRequest(out, "RPCHandler." + method, s, args);
-                    sent(s, out.count - before); // before the last bytes go: no reply can come earlier
-                    out.flush();
-                } finally {
-                    writing = 0;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            breakConnection(e);
-        }
     }
 
     /**
@@ -187,18 +167,39 @@ final class RpcConnection implements AutoCloseable {
         if (unansweredBytes.get() + request.size() > READER_WRITE_BYTES) {
             return false;
         }
+        send(s, method, f, () -> {
+            sent(s, request.size());
+            request.writeTo(out);
+        });
+        return true;
+    }
+
+    /** Writes a request's bytes to the socket. */
+    @FunctionalInterface
+    private interface RequestWriter {
+        void write() throws IOException;
+    }
+
+    /**
+     * Registers call {@code s} as pending, then writes it with {@code request} and flushes, all
+     * under the {@code out} lock, while {@link #writing} names it (see {@link #call}).
+     */
+    private void send(long s, String method, CompletableFuture<Reply> f, RequestWriter request) {
         pending.put(s, f);
         f.whenComplete((r, e) -> {
             if (pending.remove(s) != null && writing == s) {
                 breakConnection(new IOException(method + " ended while its request was being written"));
             }
         });
+        if (broken) {
+            fail(s, null);
+            return;
+        }
         try {
             synchronized (out) {
                 writing = s;
                 try {
-                    sent(s, request.size());
-                    request.writeTo(out);
+                    request.write();
                     out.flush();
                 } finally {
                     writing = 0;
@@ -207,7 +208,6 @@ final class RpcConnection implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             breakConnection(e);
         }
-        return true;
     }
 
     private void sent(long s, long bytes) {
