@@ -55,6 +55,11 @@ public final class RaftNetwork {
         }
     }
 
+    /** Whether a receiver is registered for the topic (tests). */
+    boolean isRegistered(String topic) {
+        return topics.containsKey(topic);
+    }
+
     synchronized void unregister(String topic) {
         topics.remove(topic);
         AutoCloseable r = registrations.remove(topic);

@@ -43,7 +43,12 @@ public final class TopicRuntime {
         workers = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 named("forestbus-topic-worker"));
         // one shared ticker for all topics, not a timer task per topic
-        timer.scheduleAtFixedRate(() -> tickers.forEach(Runnable::run), TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        timer.scheduleAtFixedRate(this::tickAll, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs every ticker once (the timer's task; tests call it to tick without waiting). */
+    void tickAll() {
+        tickers.forEach(Runnable::run);
     }
 
     /** Calls {@code ticker} every {@link #TICK_MILLIS} on the timer thread (it must only enqueue work). */
@@ -53,6 +58,11 @@ public final class TopicRuntime {
 
     public void removeTicker(Runnable ticker) {
         tickers.remove(ticker);
+    }
+
+    /** How many tickers are registered (tests). */
+    int tickerCount() {
+        return tickers.size();
     }
 
     /**

@@ -54,6 +54,11 @@ final class MemoryLogStore implements LogStore {
         return f;
     }
 
+    /** Syncs asked for and not yet finished. */
+    synchronized int unfinishedSyncs() {
+        return pendingSyncs.size();
+    }
+
     /** Simulates the fsync finishing: everything appended so far becomes durable. */
     void flush() {
         List<CompletableFuture<Long>> done;

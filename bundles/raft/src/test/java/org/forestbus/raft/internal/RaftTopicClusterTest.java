@@ -185,6 +185,47 @@ class RaftTopicClusterTest {
     }
 
     @Test
+    void ticksDoNotPileUpBehindAStalledFsync() throws Exception {
+        startCluster(3);
+        String leader = awaitLeader();
+        String follower = voters.stream().filter(v -> !v.equals(leader)).findFirst().orElseThrow();
+        MemoryLogStore stalled = (MemoryLogStore) logs.get(follower);
+        stalled.autoFlush = false; // the follower's next fsync does not finish until flush()
+        topics.get(leader).send(batch("s", 3), true).get(10, TimeUnit.SECONDS); // committed by the other two
+        await("the follower persisting an append (seed " + seed + ")").atMost(WAIT)
+                .until(() -> stalled.unfinishedSyncs() > 0);
+        RaftTopic t = topics.get(follower);
+        hub.isolate(follower); // from here on only ticks reach it
+        int before = t.deferredInputs().get(10, TimeUnit.SECONDS);
+        for (int i = 0; i < 50; i++) {
+            runtime.tickAll();
+            t.deferredInputs().get(10, TimeUnit.SECONDS); // the tick's task has run when this answers
+        }
+        // 50 ticks (and the real timer's) came during the stall: one of them waits, not all
+        assertThat(t.deferredInputs().get(10, TimeUnit.SECONDS) - before).as("seed " + seed).isLessThanOrEqualTo(1);
+        hub.heal();
+        stalled.autoFlush = true;
+        stalled.flush();
+        await("the follower catching up after the stall (seed " + seed + ")").atMost(WAIT)
+                .until(() -> t.status().commitIndex() >= 3);
+        assertThat(readAll(t, 3)).containsExactly("s0", "s1", "s2");
+    }
+
+    @Test
+    void aTopicThatCannotStartLeavesNoRegistrationOrTicker() {
+        TopicRuntime stopped = new TopicRuntime();
+        stopped.close(); // its executors reject: the constructor fails after registering
+        MemoryLogStore log = new MemoryLogStore();
+        log.autoFlush = true;
+        RaftNetwork net = new RaftNetwork();
+        org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.RejectedExecutionException.class,
+                () -> new RaftTopic("t", "n1", List.of("n1"), log, net, stopped, TopicRuntime.RAFT_CONFIG,
+                        new SplittableRandom(seed), 0));
+        assertThat(net.isRegistered("t")).isFalse();
+        assertThat(stopped.tickerCount()).isZero();
+    }
+
+    @Test
     void singleNodeGroupLeadsAndKeepsCommittedDataVisibleAfterRestart() throws Exception {
         startCluster(1);
         awaitLeader();
