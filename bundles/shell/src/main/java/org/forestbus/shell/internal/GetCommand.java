@@ -28,7 +28,10 @@ public class GetCommand implements Action {
     @Option(name = "--max", aliases = "-n", description = "At most this many messages (default 100)")
     int max = 100;
 
-    @Option(name = "--wait", description = "Milliseconds to wait for a message when none is committed at --from (default 0)")
+    /** Longest {@code --wait}: the same as the HTTP endpoint's default {@code max.wait.ms}. */
+    static final long MAX_WAIT_MILLIS = 60_000;
+
+    @Option(name = "--wait", description = "Milliseconds to wait for a message when none is committed at --from (default 0, at most 60000)")
     long waitMillis;
 
     @Reference
@@ -38,7 +41,13 @@ public class GetCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        ReadResult r = Answers.await(registry.require(topic).read(from, Math.max(1, max), 4 << 20, waitMillis),
+        if (waitMillis < 0 || waitMillis > MAX_WAIT_MILLIS) {
+            throw new IllegalArgumentException("--wait must be between 0 and " + MAX_WAIT_MILLIS + " ms, was " + waitMillis);
+        }
+        if (max < 1) {
+            throw new IllegalArgumentException("--max must be at least 1, was " + max);
+        }
+        ReadResult r = Answers.await(registry.require(topic).read(from, max, 4 << 20, waitMillis),
                 waitMillis + 30_000, TimeUnit.MILLISECONDS);
         long id = r.firstIndex();
         for (ByteBuffer p : r.messages().payloads()) {

@@ -38,7 +38,14 @@ class CommandsTest {
             return CompletableFuture.completedFuture(ids);
         }
 
+        CompletableFuture<ReadResult> parked; // the last long poll left waiting
+
         public synchronized CompletableFuture<ReadResult> read(long from, int max, int maxBytes, long wait) {
+            if (wait > 0 && from > messages.size()) {
+                parked = new CompletableFuture<>();
+                notifyAll();
+                return parked;
+            }
             int start = (int) from - 1;
             int end = Math.min(messages.size(), start + max);
             MessageBatch b = start >= end ? MessageBatch.empty() : MessageBatch.of(messages.subList(start, end));
@@ -108,6 +115,51 @@ class CommandsTest {
         get.from = 2;
         get.execute();
         assertThat(output()).isEqualTo("2\tsecond" + System.lineSeparator() + "next index: 3" + System.lineSeparator());
+    }
+
+    @Test
+    void getRefusesAWaitOutsideItsLimitAndAnEmptyMax() {
+        GetCommand get = new GetCommand();
+        get.registry = registry;
+        get.out = out;
+        get.topic = "orders";
+        get.waitMillis = GetCommand.MAX_WAIT_MILLIS + 1;
+        assertThatThrownBy(get::execute).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("--wait must be between 0 and 60000 ms, was 60001");
+        get.waitMillis = -1;
+        assertThatThrownBy(get::execute).hasMessage("--wait must be between 0 and 60000 ms, was -1");
+        get.waitMillis = 0;
+        get.max = 0;
+        assertThatThrownBy(get::execute).hasMessage("--max must be at least 1, was 0");
+        assertThat(output()).isEmpty();
+    }
+
+    @Test
+    void anInterruptedGetCancelsItsLongPoll() throws Exception {
+        GetCommand get = new GetCommand();
+        get.registry = registry;
+        get.out = out;
+        get.topic = "orders";
+        get.waitMillis = GetCommand.MAX_WAIT_MILLIS;
+        java.util.concurrent.atomic.AtomicReference<Throwable> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread shell = new Thread(() -> {
+            try {
+                get.execute();
+            } catch (Throwable t) {
+                ended.set(t);
+            }
+        });
+        shell.start();
+        synchronized (topic) {
+            while (topic.parked == null) {
+                topic.wait(10_000);
+            }
+        }
+        shell.interrupt(); // Ctrl-C
+        shell.join(10_000);
+        assertThat(shell.isAlive()).isFalse();
+        assertThat(ended.get()).isInstanceOf(InterruptedException.class);
+        assertThat(topic.parked).isCancelled();
     }
 
     @Test
