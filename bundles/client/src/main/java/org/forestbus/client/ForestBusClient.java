@@ -522,7 +522,7 @@ public final class ForestBusClient implements AutoCloseable {
             call.whenComplete((reply, err) -> {
                 if (err != null) {
                     Throwable e = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-                    if (e instanceof ForestBusClientException fe && (fe.reason() == Reason.CONNECTION || fe.reason() == Reason.TIMEOUT)) {
+                    if (e instanceof ForestBusClientException fe && fe.reason().retried()) {
                         retry(fe, null);
                     } else if (e instanceof ForestBusClientException fe) {
                         result.completeExceptionally(fe);
@@ -548,13 +548,13 @@ public final class ForestBusClient implements AutoCloseable {
                 }
                 Reason reason = Reason.ofWireCode(code);
                 ForestBusClientException fe = new ForestBusClientException(reason, node + ": " + Wire.string(info, "Description"));
-                switch (reason) {
-                    case NOT_LEADER -> {
-                        String hint = Wire.string(info, "Extra1");
-                        retry(fe, followLeader && !hint.isEmpty() && !hint.equals(node) ? hint : null);
-                    }
-                    case INTERNAL_ERROR, SHUTTING_DOWN -> retry(fe, null);
-                    default -> result.completeExceptionally(fe);
+                if (reason == Reason.NOT_LEADER) {
+                    String hint = Wire.string(info, "Extra1");
+                    retry(fe, followLeader && !hint.isEmpty() && !hint.equals(node) ? hint : null);
+                } else if (reason.retried()) {
+                    retry(fe, null);
+                } else {
+                    result.completeExceptionally(fe);
                 }
             });
         }

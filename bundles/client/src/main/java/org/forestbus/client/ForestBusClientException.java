@@ -37,6 +37,17 @@ public class ForestBusClientException extends RuntimeException {
             this.wireCode = wireCode;
         }
 
+        /**
+         * Whether {@link ForestBusClient} retries an operation that fails this way (on the next
+         * node, with backoff, within its retry budget): {@link #CONNECTION}, {@link #TIMEOUT},
+         * {@link #NOT_LEADER}, {@link #INTERNAL_ERROR} and {@link #SHUTTING_DOWN}. An operation
+         * that still fails with one of these ran out of its budget; the cause may yet pass (a node
+         * restarting, an election), so trying again later can succeed.
+         */
+        public boolean retried() {
+            return this == CONNECTION || this == TIMEOUT || this == NOT_LEADER || this == INTERNAL_ERROR || this == SHUTTING_DOWN;
+        }
+
         /** The {@code ResultInfo.Code} for server result codes, -1 for client-side reasons. */
         public int wireCode() {
             return wireCode;
