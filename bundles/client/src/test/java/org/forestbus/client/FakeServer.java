@@ -7,6 +7,7 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
@@ -48,15 +49,26 @@ final class FakeServer implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
     FakeServer(Handler handler) throws IOException {
+        this(handler, 0);
+    }
+
+    /** A server on loopback {@code port} (0: a free one), e.g. the port of a closed one it replaces. */
+    FakeServer(Handler handler, int port) throws IOException {
         this.handler = handler;
-        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.server = new ServerSocket();
+        server.setReuseAddress(true); // the closed server's connections may linger in TIME_WAIT
+        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
         Thread t = new Thread(this::acceptLoop, "fake-server-accept");
         t.setDaemon(true);
         t.start();
     }
 
     String address() {
-        return "127.0.0.1:" + server.getLocalPort();
+        return "127.0.0.1:" + port();
+    }
+
+    int port() {
+        return server.getLocalPort();
     }
 
     long count(String method) {

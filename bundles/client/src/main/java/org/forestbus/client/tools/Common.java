@@ -1,6 +1,7 @@
 package org.forestbus.client.tools;
 
 import java.util.concurrent.ExecutionException;
+import java.util.function.UnaryOperator;
 import org.forestbus.client.ConnectionString;
 import org.forestbus.client.ForestBusClient;
 import picocli.CommandLine;
@@ -17,6 +18,12 @@ final class Common {
     }
 
     static ForestBusClient client(CommandLine.Model.CommandSpec spec, String cs, boolean needTopic) {
+        return client(spec, cs, needTopic, UnaryOperator.identity());
+    }
+
+    /** {@link #client(CommandLine.Model.CommandSpec, String, boolean)} with {@code settings} applied after the connection string. */
+    static ForestBusClient client(CommandLine.Model.CommandSpec spec, String cs, boolean needTopic,
+            UnaryOperator<ForestBusClient.Builder> settings) {
         ConnectionString parsed = ConnectionString.parse(cs);
         if (parsed.nodes().isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "no nodes in connection string '" + cs + "'");
@@ -24,7 +31,7 @@ final class Common {
         if (needTopic && parsed.topic().isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), "no topic in connection string '" + cs + "' (use #topic@)");
         }
-        return ForestBusClient.connect(cs);
+        return settings.apply(ForestBusClient.builder().connectionString(cs)).build();
     }
 
     static Throwable unwrap(Throwable t) {

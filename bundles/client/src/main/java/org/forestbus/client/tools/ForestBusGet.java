@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 import org.forestbus.client.ForestBusClient;
 import org.forestbus.client.Messages;
 import picocli.CommandLine;
@@ -50,6 +51,9 @@ public final class ForestBusGet implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "500", description = "Messages asked for per request (default ${DEFAULT-VALUE}).")
     int batch;
 
+    /** Client settings applied after the connection string; tests shorten the retry budget here. */
+    UnaryOperator<ForestBusClient.Builder> clientSettings = UnaryOperator.identity();
+
     public static void main(String[] args) {
         System.exit(Common.run(new ForestBusGet(), args));
     }
@@ -60,7 +64,7 @@ public final class ForestBusGet implements Callable<Integer> {
         long next = Math.max(1, index);
         long start = next;
         long received = 0;
-        try (ForestBusClient client = Common.client(spec, connection, true)) {
+        try (ForestBusClient client = Common.client(spec, connection, true, clientSettings)) {
             boolean wait = follow || waitFirst;
             while (quantity <= 0 || received < quantity) {
                 int ask = (int) Math.min(Math.max(1, batch), quantity <= 0 ? Integer.MAX_VALUE : quantity - received);
