@@ -7,8 +7,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.function.UnaryOperator;
 import org.forestbus.client.ForestBusClient;
+import org.forestbus.client.ForestBusClientException;
+import org.forestbus.client.ForestBusClientException.Reason;
 import org.forestbus.client.Messages;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,8 +22,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "forestbus-get", mixinStandardHelpOptions = true, version = "forestbus-get 1.0",
         description = {"Prints committed messages of the topic from an index, one per line.",
                 "Without --follow it stops at the end of the committed log (or after --quantity messages);",
-                "with --follow it long-polls forever. A summary goes to stderr."})
+                "with --follow it long-polls forever and rides out outages. A summary goes to stderr."})
 public final class ForestBusGet implements Callable<Integer> {
+
+    /** With --follow, the pause after a read failed for a reason that can pass (see {@link Reason#retried()}). */
+    static final long FIRST_RETRY_PAUSE_MS = 1_000;
+    /** With --follow, the pause doubles after every further failed read up to this. */
+    static final long MAX_RETRY_PAUSE_MS = 10_000;
+    /** Exit code when interrupted, as for Ctrl-C (128 + SIGINT). */
+    static final int EXIT_INTERRUPTED = 130;
 
     enum Format { text, base64, hex }
 
@@ -36,7 +46,11 @@ public final class ForestBusGet implements Callable<Integer> {
     @Option(names = {"-n", "--quantity"}, defaultValue = "0", description = "Stop after this many messages (default 0: no limit).")
     long quantity;
 
-    @Option(names = {"-f", "--follow"}, description = "Keep reading forever, long-polling for new messages.")
+    @Option(names = {"-f", "--follow"}, description = "Keep reading forever, long-polling for new messages. Rides out outages: when "
+            + "the nodes cannot be read (unreachable, timing out, no leader, shutting down) even after the client's retries, "
+            + "it says so once on stderr, tries again after " + FIRST_RETRY_PAUSE_MS / 1000 + " s (doubling up to "
+            + MAX_RETRY_PAUSE_MS / 1000 + " s) until it can, and carries on at the next index. Other errors (e.g. an unknown "
+            + "topic) end it with exit code 1.")
     boolean follow;
 
     @Option(names = {"-w", "--wait"}, description = "Long-poll until at least one message is available (then stop at the end as usual).")
@@ -53,22 +67,52 @@ public final class ForestBusGet implements Callable<Integer> {
 
     /** Client settings applied after the connection string; tests shorten the retry budget here. */
     UnaryOperator<ForestBusClient.Builder> clientSettings = UnaryOperator.identity();
+    /** {@link #FIRST_RETRY_PAUSE_MS} and {@link #MAX_RETRY_PAUSE_MS}; tests shorten them. */
+    long firstRetryPauseMs = FIRST_RETRY_PAUSE_MS;
+    long maxRetryPauseMs = MAX_RETRY_PAUSE_MS;
 
     public static void main(String[] args) {
         System.exit(Common.run(new ForestBusGet(), args));
     }
 
+    /**
+     * Reads from {@code --index} and prints. A failed read ends it (exit code 1), except with
+     * --follow one that can pass ({@link Reason#retried()}): then it pauses and reads from the same
+     * index again, so no message is skipped or printed twice. An interruption ends it with
+     * {@link #EXIT_INTERRUPTED} after the summary.
+     */
     @Override
     public Integer call() throws IOException {
         OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
         long next = Math.max(1, index);
         long start = next;
         long received = 0;
+        String source = connection;
         try (ForestBusClient client = Common.client(spec, connection, true, clientSettings)) {
+            source = client.topic() + "@" + String.join(",", client.nodes());
             boolean wait = follow || waitFirst;
+            long pauseMs = 0; // with --follow while reads fail: the last pause
             while (quantity <= 0 || received < quantity) {
                 int ask = (int) Math.min(Math.max(1, batch), quantity <= 0 ? Integer.MAX_VALUE : quantity - received);
-                Messages m = client.receive(next, ask, wait).get();
+                Messages m;
+                try {
+                    m = client.receive(next, ask, wait).get();
+                } catch (ExecutionException e) {
+                    if (!follow || !(Common.unwrap(e) instanceof ForestBusClientException fe) || !fe.reason().retried()) {
+                        throw e;
+                    }
+                    if (pauseMs == 0) {
+                        System.err.println("forestbus-get: cannot read from " + source + ": " + fe.getMessage() + "; retrying after "
+                                + duration(firstRetryPauseMs) + ", backing off to " + duration(maxRetryPauseMs));
+                    }
+                    pauseMs = pauseMs == 0 ? firstRetryPauseMs : Math.min(maxRetryPauseMs, 2 * pauseMs);
+                    Thread.sleep(pauseMs);
+                    continue; // from the same index
+                }
+                if (pauseMs > 0) {
+                    System.err.println("forestbus-get: reading again at index " + next);
+                    pauseMs = 0;
+                }
                 if (m.isEmpty()) {
                     if (m.nextId() > next) { // requested index was cleaned up
                         next = m.nextId();
@@ -87,14 +131,31 @@ public final class ForestBusGet implements Callable<Integer> {
                 out.flush();
                 wait = follow;
             }
+        } catch (InterruptedException e) {
+            out.flush();
+            System.err.println(summary(received, start, next));
+            Thread.currentThread().interrupt();
+            return EXIT_INTERRUPTED;
+        } catch (ExecutionException e) {
+            out.flush();
+            System.err.println("forestbus-get: cannot read from " + source + ": " + Common.unwrap(e).getMessage());
+            return 1;
         } catch (Exception e) {
             out.flush();
             System.err.println("forestbus-get: " + Common.unwrap(e).getMessage());
             return 1;
         }
         out.flush();
-        System.err.println("Received " + received + " messages starting at index " + start + "; next index " + next);
+        System.err.println(summary(received, start, next));
         return 0;
+    }
+
+    private static String summary(long received, long start, long next) {
+        return "Received " + received + " messages starting at index " + start + "; next index " + next;
+    }
+
+    private static String duration(long ms) {
+        return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
     }
 
     private void write(OutputStream out, long id, byte[] payload) throws IOException {
