@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * the socket: encoded and not yet written, plus message bytes reserved by replies being built
  * ({@link #reserveOutput}). No request is read while it exceeds {@code maxQueuedBytes}, and a
  * reply completing then carries only its first message. So the queue stays below
- * {@code maxQueuedBytes + maxPending * (one message + framing)}.
+ * {@code maxQueuedBytes + maxPending * (one message + framing)}. Across connections, a send's body
+ * is decoded only with room in the listener's {@link SendMemory} ({@code max.buffered.send.bytes}),
+ * which then holds its messages' bytes until the topic answers it.
  *
  * <p>Closing: at the end of the client's input (seen also while waiting for room, by reading a
  * little ahead) the reader cancels the long polls still parked, which then answer as expired
@@ -69,6 +71,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     /** Replies with more message bytes than this are encoded on the writers executor, not by their completer. */
     static final long INLINE_REPLY_BYTES = 64 << 10;
     private static final String SERVICE = "RPCHandler";
+    private static final String SEND_METHOD = SERVICE + ".SendMessages";
     private static final String[] HEADER_FIELDS = {"ServiceMethod", "Seq"};
     private static final String[] SEND_FIELDS = {"ClusterID", "Topic", "SentMessages", "WaitForCommit"};
     private static final String[] RECEIVE_FIELDS = {"ClusterID", "Topic", "ID", "Quantity", "WaitForMessages"};
@@ -99,6 +102,11 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     private final RpcHandler handler;
     private final BoundedCborParser.Factory cbor;
     private final Executor writers;
+    private final SendMemory sendMemory;
+    /** Wakes this reader when {@link #sendMemory} has room again. */
+    private final Runnable wakeForMemory;
+    /** Bytes of the send being decoded (reader thread only; set by {@link #decodeBody}). */
+    private long sendBytes;
     private final int maxRequestBytes;
     private final int maxMessagesPerRequest;
     private final Consumer<CborConnection> onClose;
@@ -127,14 +135,15 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     private final long maxQueuedBytes;
 
     CborConnection(SocketChannel ch, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
-                   int maxRequestBytes, int maxMessagesPerRequest, int maxPending, long maxQueuedBytes,
-                   Consumer<CborConnection> onClose)
+                   SendMemory sendMemory, int maxRequestBytes, int maxMessagesPerRequest, int maxPending,
+                   long maxQueuedBytes, Consumer<CborConnection> onClose)
             throws IOException {
         this.ch = ch;
         this.remote = String.valueOf(ch.getRemoteAddress());
         this.handler = handler;
         this.cbor = cbor;
         this.writers = writers;
+        this.sendMemory = sendMemory;
         this.maxRequestBytes = maxRequestBytes;
         this.maxMessagesPerRequest = maxMessagesPerRequest;
         this.maxPending = maxPending;
@@ -148,6 +157,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             selector.close();
             throw e;
         }
+        this.wakeForMemory = selector::wakeup;
     }
 
     @Override
@@ -169,18 +179,26 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                     break; // clean EOF between requests
                 }
                 Header h = readHeader(r, t);
-                long bodyStart = r.position();
-                in.window(bodyStart, maxRequestBytes);
-                r.budgetEnd(bodyStart + maxRequestBytes);
-                r.decodedLimit(maxRequestBytes);
-                JsonToken bt = r.next();
-                if (bt == null) {
-                    throw new EOFException("end of stream before the body of " + h.serviceMethod());
-                }
-                Supplier<CompletableFuture<Reply>> call = decodeBody(r, h, bt);
-                long size = r.position() - bodyStart;
-                if (size > maxRequestBytes) {
-                    throw new RequestTooLargeException("request body of " + size + " bytes exceeds " + maxRequestBytes);
+                long reserved = SEND_METHOD.equals(h.serviceMethod()) ? awaitSendMemory() : 0;
+                Supplier<CompletableFuture<Reply>> call;
+                try {
+                    long bodyStart = r.position();
+                    in.window(bodyStart, maxRequestBytes);
+                    r.budgetEnd(bodyStart + maxRequestBytes);
+                    r.decodedLimit(maxRequestBytes);
+                    JsonToken bt = r.next();
+                    if (bt == null) {
+                        throw new EOFException("end of stream before the body of " + h.serviceMethod());
+                    }
+                    sendBytes = 0;
+                    call = decodeBody(r, h, bt);
+                    long size = r.position() - bodyStart;
+                    if (size > maxRequestBytes) {
+                        throw new RequestTooLargeException("request body of " + size + " bytes exceeds " + maxRequestBytes);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    sendMemory.release(reserved);
+                    throw e;
                 }
                 inFlight.incrementAndGet(); // only this thread increments: awaitRoom's check holds
                 CompletableFuture<Reply> f;
@@ -190,8 +208,14 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                     LOG.warn("CBOR-RPC {}: {} failed", remote, h.serviceMethod(), e);
                     f = CompletableFuture.completedFuture(Reply.error(String.valueOf(e.getMessage())));
                 }
-                f.whenComplete((reply, err) -> deliver(new Outgoing(h,
-                        err != null ? Reply.error(String.valueOf(err.getMessage())) : reply)));
+                // the call has made its batch (a copy: until now the decoded messages were alive
+                // too); from here the send keeps only its messages' bytes
+                long held = Math.min(reserved, sendBytes);
+                sendMemory.release(reserved - held);
+                f.whenComplete((reply, err) -> {
+                    sendMemory.release(held); // the topic has answered: it no longer needs the batch
+                    deliver(new Outgoing(h, err != null ? Reply.error(String.valueOf(err.getMessage())) : reply));
+                });
             }
             endOfInput();
             while (!closed.get() && inFlight.get() > 0) {
@@ -313,6 +337,11 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             switch (m.substring(dot + 1)) {
                 case "SendMessages" -> {
                     SendArgs a = readSendArgs(r, t);
+                    if (a.messages() != null) {
+                        for (byte[] payload : a.messages()) {
+                            sendBytes += payload.length;
+                        }
+                    }
                     call = () -> handler.sendMessages(a);
                 }
                 case "ReceiveMessages" -> {
@@ -471,6 +500,25 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 endOfInput();
             }
         }
+    }
+
+    /**
+     * Reserves {@code maxRequestBytes} of {@link #sendMemory} for the send body about to be
+     * decoded, waiting (writing owed replies, reading a little ahead) while the listener's sends
+     * hold the whole budget. Returns the bytes reserved.
+     */
+    private long awaitSendMemory() throws IOException {
+        if (!sendMemory.tryReserve(maxRequestBytes)) {
+            sendMemory.addWaiter(wakeForMemory); // before the re-check: a release after it wakes the selector
+            try {
+                while (!sendMemory.tryReserve(maxRequestBytes)) {
+                    waitForIo(false);
+                }
+            } finally {
+                sendMemory.removeWaiter(wakeForMemory);
+            }
+        }
+        return maxRequestBytes;
     }
 
     private boolean hasUnsent() {

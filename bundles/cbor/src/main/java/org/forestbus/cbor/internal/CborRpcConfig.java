@@ -39,4 +39,9 @@ public @interface CborRpcConfig {
 
     @AttributeDefinition(description = "Requests of one connection in flight at most; the connection is not read further until replies are written")
     int max_pending_requests() default 256;
+
+    @AttributeDefinition(description = "Heap held by SendMessages requests of all connections at most, in bytes: a body is decoded "
+            + "only while less is held (reserving max.request.bytes until decoded, then its messages' bytes until the topic answers); "
+            + "otherwise its connection is not read further until sends finish")
+    long max_buffered_send_bytes() default 32L << 20;
 }

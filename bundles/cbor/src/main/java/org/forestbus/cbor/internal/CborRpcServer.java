@@ -66,6 +66,8 @@ public final class CborRpcServer {
     private final ThreadPoolExecutor readers;
     private final ExecutorService writers;
     private final AtomicInteger refused = new AtomicInteger();
+    private final AtomicInteger unserved = new AtomicInteger();
+    private final SendMemory sendMemory;
     private final Acceptor accept;
 
     /** Takes the next connection from the listener (a seam for tests that make accepting fail). */
@@ -87,6 +89,7 @@ public final class CborRpcServer {
                 new RpcHandler.Limits(Math.max(1, cfg.max_read_messages()), Math.max(1, cfg.max_read_bytes()),
                         Math.max(0, cfg.max_wait_ms())));
         this.cbor = new BoundedCborParser.Factory(cfg.max_nesting_depth(), cfg.max_request_bytes());
+        this.sendMemory = new SendMemory(cfg.max_buffered_send_bytes());
         this.server = ServerSocketChannel.open();
         server.socket().setReuseAddress(true);
         String host = cfg.host() == null ? "" : cfg.host().trim();
@@ -120,6 +123,11 @@ public final class CborRpcServer {
     /** Reply bytes owed to all connections' sockets right now. */
     long queuedBytes() {
         return connections.stream().mapToLong(CborConnection::queuedBytes).sum();
+    }
+
+    /** The send budget shared by this listener's connections (tests). */
+    SendMemory sendMemory() {
+        return sendMemory;
     }
 
     @Deactivate
@@ -184,13 +192,17 @@ public final class CborRpcServer {
             try {
                 s.socket().setTcpNoDelay(true);
                 s.socket().setKeepAlive(true); // a peer that vanished without FIN or RST is found in time
-                c = new CborConnection(s, handler, cbor, writers, cfg.max_request_bytes(), Math.max(1, cfg.max_messages_per_request()),
-                        Math.max(1, cfg.max_pending_requests()), QUEUED_READ_REPLIES * (long) Math.max(1, cfg.max_read_bytes()),
-                        connections::remove);
+                c = new CborConnection(s, handler, cbor, writers, sendMemory, cfg.max_request_bytes(),
+                        Math.max(1, cfg.max_messages_per_request()), Math.max(1, cfg.max_pending_requests()),
+                        QUEUED_READ_REPLIES * (long) Math.max(1, cfg.max_read_bytes()), connections::remove);
                 connections.add(c);
                 readers.execute(c);
             } catch (IOException | RejectedExecutionException e) {
-                LOG.warn("CBOR-RPC: cannot serve {}: {}", s.socket().getRemoteSocketAddress(), e.toString());
+                int n = unserved.incrementAndGet();
+                if (n == 1 || n % 100 == 0) {
+                    LOG.warn("CBOR-RPC: cannot serve {}: {} ({} connections refused so far for this)",
+                            s.socket().getRemoteSocketAddress(), e.toString(), n);
+                }
                 if (c != null) {
                     c.close(null);
                 }

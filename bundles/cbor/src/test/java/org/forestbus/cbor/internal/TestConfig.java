@@ -14,6 +14,7 @@ final class TestConfig implements CborRpcConfig {
     long maxWaitMs = 300_000;
     int maxPending = 256;
     int maxMessagesPerRequest = 100_000;
+    long maxBufferedSendBytes = 32L << 20;
 
     TestConfig maxRequestBytes(int v) { maxRequestBytes = v; return this; }
     TestConfig maxConnections(int v) { maxConnections = v; return this; }
@@ -22,6 +23,7 @@ final class TestConfig implements CborRpcConfig {
     TestConfig maxWaitMs(long v) { maxWaitMs = v; return this; }
     TestConfig maxPending(int v) { maxPending = v; return this; }
     TestConfig maxMessagesPerRequest(int v) { maxMessagesPerRequest = v; return this; }
+    TestConfig maxBufferedSendBytes(long v) { maxBufferedSendBytes = v; return this; }
 
     @Override public Class<? extends Annotation> annotationType() { return CborRpcConfig.class; }
     @Override public String host() { return "127.0.0.1"; }
@@ -34,4 +36,5 @@ final class TestConfig implements CborRpcConfig {
     @Override public long max_wait_ms() { return maxWaitMs; }
     @Override public int max_pending_requests() { return maxPending; }
     @Override public int max_messages_per_request() { return maxMessagesPerRequest; }
+    @Override public long max_buffered_send_bytes() { return maxBufferedSendBytes; }
 }
