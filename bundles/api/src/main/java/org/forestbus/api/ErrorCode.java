@@ -14,7 +14,12 @@ public enum ErrorCode {
     /** Not in the original protocol: a request that breaks a documented limit or is malformed. */
     BAD_REQUEST(100),
     /** Not in the original protocol: a request larger than a documented limit. */
-    TOO_LARGE(101);
+    TOO_LARGE(101),
+    /**
+     * Not in the original protocol: the node cannot take the request now because a documented
+     * node-wide budget is used up (e.g. memory for request bodies); nothing was stored, retry later.
+     */
+    BUSY(102);
 
     private final int wireCode;
 

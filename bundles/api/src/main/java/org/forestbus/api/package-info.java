@@ -4,5 +4,5 @@
  * ({@link org.forestbus.api.ForestBusException} with {@link org.forestbus.api.ErrorCode}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.forestbus.api;

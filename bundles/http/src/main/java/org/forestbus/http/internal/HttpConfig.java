@@ -38,4 +38,9 @@ public @interface HttpConfig {
 
     @AttributeDefinition(description = "How long deactivation waits for in-flight sends, in ms")
     long stop_timeout_ms() default 5_000;
+
+    @AttributeDefinition(description = "Bytes of send bodies held at once at most, all connections together (a body counts its"
+            + " Content-Length, or max.request.bytes when chunked, from its headers until it is answered); a send arriving while"
+            + " this much is held is answered 503 BUSY with Retry-After at once, nothing stored")
+    long max_buffered_send_bytes() default 32L << 20;
 }

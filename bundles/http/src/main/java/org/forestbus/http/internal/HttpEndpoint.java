@@ -94,6 +94,11 @@ public final class HttpEndpoint {
         return api.pendingPolls();
     }
 
+    /** The request handler (tests). */
+    ApiHandler api() {
+        return api;
+    }
+
     @Deactivate
     void deactivate() {
         long t0 = System.nanoTime();

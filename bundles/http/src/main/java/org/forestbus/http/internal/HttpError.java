@@ -45,7 +45,7 @@ final class HttpError extends RuntimeException {
         return switch (code) {
             case TOPIC_NOT_FOUND -> 404;
             case NOT_LEADER -> 421;
-            case SHUTTING_DOWN -> 503;
+            case SHUTTING_DOWN, BUSY -> 503;
             case TOO_LARGE -> 413;
             case BAD_REQUEST, MISMATCHED_CLUSTER_ID -> 400;
             case INTERNAL_ERROR, SUCCESS -> 500;

@@ -454,6 +454,38 @@ class HttpEndpointTest {
     }
 
     @Test
+    void sendBodiesBeyondTheBufferedLimitAre503BusyAndTheLimitFreesWhenTheyAreAnswered() throws Exception {
+        HttpEndpoint small = start(Settings.defaults().withMaxBufferedSendBytes(100_000));
+        byte[] head = ("POST /topics/orders/messages HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Type: application/octet-stream\r\nContent-Length: 60000\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        try (Socket a = new Socket("127.0.0.1", small.port()); Socket b = new Socket("127.0.0.1", small.port())) {
+            a.setSoTimeout(10_000);
+            b.setSoTimeout(10_000);
+            // two bodies on their way (headers and a little): 120,000 declared bytes held
+            a.getOutputStream().write(head);
+            a.getOutputStream().write(new byte[10]);
+            b.getOutputStream().write(head);
+            b.getOutputStream().write(new byte[10]);
+            await().atMost(Duration.ofSeconds(10)).until(() -> small.api().bufferedSendBytes() == 120_000);
+            // a third is refused at once, nothing stored; reads go on
+            Resp busy = post(small, "/topics/orders/messages", "application/octet-stream", new byte[100]);
+            assertError(busy, 503, ErrorCode.BUSY, "max.buffered.send.bytes");
+            assertThat(busy.raw().headers().firstValue("Retry-After")).hasValue("1");
+            assertThat(get("/topics/orders").status()).isEqualTo(200);
+            assertThat(orders.size()).isZero();
+            // the first body completes and is answered: its bytes are given back
+            a.getOutputStream().write(new byte[60_000 - 10]);
+            byte[] status = a.getInputStream().readNBytes(12);
+            assertThat(new String(status, StandardCharsets.ISO_8859_1)).isEqualTo("HTTP/1.1 200");
+            await().atMost(Duration.ofSeconds(10)).until(() -> small.api().bufferedSendBytes() == 60_000);
+            assertThat(post(small, "/topics/orders/messages", "application/octet-stream", new byte[100]).status()).isEqualTo(200);
+        }
+        // the second client left with its body unfinished: its bytes are given back too
+        await().atMost(Duration.ofSeconds(10)).until(() -> small.api().bufferedSendBytes() == 0);
+        assertThat(orders.size()).isEqualTo(2);
+    }
+
+    @Test
     void chunkedBodyOverTheLimitIs413() throws Exception {
         HttpEndpoint small = start(Settings.defaults().withMaxRequestBytes(1024));
         HttpRequest.Builder b = HttpRequest.newBuilder(uri(small, "/topics/orders/messages"))

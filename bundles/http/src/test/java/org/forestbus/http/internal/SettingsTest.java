@@ -22,13 +22,14 @@ class SettingsTest {
             @Override public long idle_timeout_ms() { return 1006; }
             @Override public int max_threads() { return 17; }
             @Override public long stop_timeout_ms() { return 1008; }
+            @Override public long max_buffered_send_bytes() { return 1009; }
         };
     }
 
     @Test
     void everyPropertyMapsToItsField() {
         Settings s = Settings.from(config(8123, 1005));
-        assertThat(s).isEqualTo(new Settings("10.1.2.3", 8123, 1001, 1002, 1003, 1004, 1005, 1006, 17, 1008));
+        assertThat(s).isEqualTo(new Settings("10.1.2.3", 8123, 1001, 1002, 1003, 1004, 1005, 1006, 17, 1008, 1009));
     }
 
     @Test
@@ -36,6 +37,7 @@ class SettingsTest {
         assertThatThrownBy(() -> Settings.from(config(70000, 1005))).hasMessageContaining("port = 70000");
         assertThatThrownBy(() -> Settings.from(config(0, -1))).hasMessageContaining("max.wait.ms = -1");
         assertThatThrownBy(() -> Settings.defaults().withMaxThreads(2)).hasMessageContaining("max.threads");
+        assertThatThrownBy(() -> Settings.defaults().withMaxBufferedSendBytes(0)).hasMessageContaining("max.buffered.send.bytes");
         assertThatThrownBy(() -> Settings.defaults().withMaxRequestBytes(3L << 30)).hasMessageContaining("max.request.bytes");
     }
 
