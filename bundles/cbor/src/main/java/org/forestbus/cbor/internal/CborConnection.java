@@ -48,8 +48,10 @@ import org.slf4j.LoggerFactory;
  * ({@link #reserveOutput}). No request is read while it exceeds {@code maxQueuedBytes}, and a
  * reply completing then carries only its first message. So the queue stays below
  * {@code maxQueuedBytes + maxPending * (one message + framing)}. Across connections, a send's body
- * is decoded only with room in the listener's {@link SendMemory} ({@code max.buffered.send.bytes}),
- * which then holds its messages' bytes until the topic answers it.
+ * is decoded only with room in the listener's {@link MemoryBudget} ({@code max.buffered.send.bytes}),
+ * which then holds its messages' bytes until the topic answers it; and {@code queuedBytes} is
+ * mirrored in the listener's reply {@link MemoryBudget} ({@code max.buffered.reply.bytes}), which
+ * caps reads and replies (down to one message) when the connections together owe that much.
  *
  * <p>Closing: at the end of the client's input (seen also while waiting for room, by reading a
  * little ahead) the reader cancels the long polls still parked, which then answer as expired
@@ -102,7 +104,9 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     private final RpcHandler handler;
     private final BoundedCborParser.Factory cbor;
     private final Executor writers;
-    private final SendMemory sendMemory;
+    private final MemoryBudget sendMemory;
+    /** Mirrors {@link #queuedBytes} across the listener's connections ({@code max.buffered.reply.bytes}). */
+    private final MemoryBudget replyMemory;
     /** Wakes this reader when {@link #sendMemory} has room again. */
     private final Runnable wakeForMemory;
     /** Bytes of the send being decoded (reader thread only; set by {@link #decodeBody}). */
@@ -135,7 +139,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     private final long maxQueuedBytes;
 
     CborConnection(SocketChannel ch, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
-                   SendMemory sendMemory, int maxRequestBytes, int maxMessagesPerRequest, int maxPending,
+                   MemoryBudget sendMemory, MemoryBudget replyMemory, int maxRequestBytes, int maxMessagesPerRequest, int maxPending,
                    long maxQueuedBytes, Consumer<CborConnection> onClose)
             throws IOException {
         this.ch = ch;
@@ -144,6 +148,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
         this.cbor = cbor;
         this.writers = writers;
         this.sendMemory = sendMemory;
+        this.replyMemory = replyMemory;
         this.maxRequestBytes = maxRequestBytes;
         this.maxMessagesPerRequest = maxMessagesPerRequest;
         this.maxPending = maxPending;
@@ -179,7 +184,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                     break; // clean EOF between requests
                 }
                 Header h = readHeader(r, t);
-                long reserved = SEND_METHOD.equals(h.serviceMethod()) ? awaitSendMemory() : 0;
+                long reserved = SEND_METHOD.equals(h.serviceMethod()) ? awaitMemoryBudget() : 0;
                 Supplier<CompletableFuture<Reply>> call;
                 try {
                     long bodyStart = r.position();
@@ -200,6 +205,11 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                     sendMemory.release(reserved);
                     throw e;
                 }
+                // Decoded: the reservation becomes what the send really holds, at once (other
+                // readers may be waiting for it). Twice its messages' bytes while the call makes
+                // its batch (a copy; the decoded messages are alive until then), then once.
+                long copying = reserved > 0 ? 2 * sendBytes : 0;
+                sendMemory.add(copying - reserved);
                 inFlight.incrementAndGet(); // only this thread increments: awaitRoom's check holds
                 CompletableFuture<Reply> f;
                 try {
@@ -208,10 +218,8 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                     LOG.warn("CBOR-RPC {}: {} failed", remote, h.serviceMethod(), e);
                     f = CompletableFuture.completedFuture(Reply.error(String.valueOf(e.getMessage())));
                 }
-                // the call has made its batch (a copy: until now the decoded messages were alive
-                // too); from here the send keeps only its messages' bytes
-                long held = Math.min(reserved, sendBytes);
-                sendMemory.release(reserved - held);
+                long held = copying / 2;
+                sendMemory.release(copying - held);
                 f.whenComplete((reply, err) -> {
                     sendMemory.release(held); // the topic has answered: it no longer needs the batch
                     deliver(new Outgoing(h, err != null ? Reply.error(String.valueOf(err.getMessage())) : reply));
@@ -293,7 +301,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
         }
         synchronized (outLock) {
             unsent.clear(); // never to be written: free them now, not when the last future lets go of us
-            queuedBytes = 0;
+            queued(-queuedBytes); // replies completing later see closed and count nothing
         }
         onClose.accept(this);
     }
@@ -507,7 +515,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
      * decoded, waiting (writing owed replies, reading a little ahead) while the listener's sends
      * hold the whole budget. Returns the bytes reserved.
      */
-    private long awaitSendMemory() throws IOException {
+    private long awaitMemoryBudget() throws IOException {
         if (!sendMemory.tryReserve(maxRequestBytes)) {
             sendMemory.addWaiter(wakeForMemory); // before the re-check: a release after it wakes the selector
             try {
@@ -532,7 +540,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             synchronized (outLock) {
                 ByteBuffer b;
                 while ((b = unsent.peek()) != null) {
-                    queuedBytes -= ch.write(b);
+                    queued(-ch.write(b));
                     if (b.hasRemaining()) {
                         return;
                     }
@@ -574,10 +582,29 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
         }
     }
 
+    /** Changes {@link #queuedBytes} and the listener's reply budget alike (caller holds {@code outLock}). */
+    private void queued(long delta) {
+        queuedBytes += delta;
+        replyMemory.add(delta);
+    }
+
+    @Override
+    public int reserveRead(int maxReadBytes) {
+        return (int) replyMemory.take(maxReadBytes);
+    }
+
+    @Override
+    public void readDone(int reserved) {
+        replyMemory.release(reserved);
+    }
+
     @Override
     public int reserveOutput(List<ByteBuffer> payloads) {
         synchronized (outLock) {
-            long room = maxQueuedBytes - queuedBytes;
+            if (closed.get()) {
+                return Math.min(1, payloads.size()); // never written: nothing to count
+            }
+            long room = Math.min(maxQueuedBytes - queuedBytes, replyMemory.room());
             int n = 0;
             long bytes = 0;
             for (ByteBuffer p : payloads) {
@@ -587,7 +614,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 bytes += p.remaining();
                 n++;
             }
-            queuedBytes += bytes; // released by send() when the reply is written or queued
+            queued(bytes); // released by send() when the reply is written or queued
             return n;
         }
     }
@@ -627,14 +654,16 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 WireWriter.writeResponse(e, h.serviceMethod(), h.seq(), o.reply().error(), o.reply().body());
                 ByteBuffer bytes = e.buffer();
                 synchronized (outLock) {
-                    if (unsent.isEmpty()) {
-                        ch.write(bytes);
-                    }
-                    queuedBytes -= o.reply().payloadBytes();
-                    if (bytes.hasRemaining()) {
-                        unsent.add(bytes);
-                        queuedBytes += bytes.remaining();
-                        queued = true; // its in-flight slot is freed by writeUnsent
+                    if (!closed.get()) { // else close() has given back what was owed
+                        if (unsent.isEmpty()) {
+                            ch.write(bytes);
+                        }
+                        queued(-o.reply().payloadBytes());
+                        if (bytes.hasRemaining()) {
+                            unsent.add(bytes);
+                            queued(bytes.remaining());
+                            queued = true; // its in-flight slot is freed by writeUnsent
+                        }
                     }
                 }
             }

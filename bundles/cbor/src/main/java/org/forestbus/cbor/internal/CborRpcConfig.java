@@ -44,4 +44,8 @@ public @interface CborRpcConfig {
             + "only while less is held (reserving max.request.bytes until decoded, then its messages' bytes until the topic answers); "
             + "otherwise its connection is not read further until sends finish")
     long max_buffered_send_bytes() default 32L << 20;
+
+    @AttributeDefinition(description = "Reply bytes owed to clients by all connections together, at most (queued to be written, "
+            + "or reserved by replies being built): beyond it a ReceiveMessages reads and returns one message per reply")
+    long max_buffered_reply_bytes() default 32L << 20;
 }

@@ -67,7 +67,8 @@ public final class CborRpcServer {
     private final ExecutorService writers;
     private final AtomicInteger refused = new AtomicInteger();
     private final AtomicInteger unserved = new AtomicInteger();
-    private final SendMemory sendMemory;
+    private final MemoryBudget sendMemory;
+    private final MemoryBudget replyMemory;
     private final Acceptor accept;
 
     /** Takes the next connection from the listener (a seam for tests that make accepting fail). */
@@ -89,7 +90,8 @@ public final class CborRpcServer {
                 new RpcHandler.Limits(Math.max(1, cfg.max_read_messages()), Math.max(1, cfg.max_read_bytes()),
                         Math.max(0, cfg.max_wait_ms())));
         this.cbor = new BoundedCborParser.Factory(cfg.max_nesting_depth(), cfg.max_request_bytes());
-        this.sendMemory = new SendMemory(cfg.max_buffered_send_bytes());
+        this.sendMemory = new MemoryBudget("max.buffered.send.bytes", cfg.max_buffered_send_bytes());
+        this.replyMemory = new MemoryBudget("max.buffered.reply.bytes", cfg.max_buffered_reply_bytes());
         this.server = ServerSocketChannel.open();
         server.socket().setReuseAddress(true);
         String host = cfg.host() == null ? "" : cfg.host().trim();
@@ -126,8 +128,13 @@ public final class CborRpcServer {
     }
 
     /** The send budget shared by this listener's connections (tests). */
-    SendMemory sendMemory() {
+    MemoryBudget sendMemory() {
         return sendMemory;
+    }
+
+    /** The reply budget shared by this listener's connections (tests). */
+    MemoryBudget replyMemory() {
+        return replyMemory;
     }
 
     @Deactivate
@@ -192,7 +199,7 @@ public final class CborRpcServer {
             try {
                 s.socket().setTcpNoDelay(true);
                 s.socket().setKeepAlive(true); // a peer that vanished without FIN or RST is found in time
-                c = new CborConnection(s, handler, cbor, writers, sendMemory, cfg.max_request_bytes(),
+                c = new CborConnection(s, handler, cbor, writers, sendMemory, replyMemory, cfg.max_request_bytes(),
                         Math.max(1, cfg.max_messages_per_request()), Math.max(1, cfg.max_pending_requests()),
                         QUEUED_READ_REPLIES * (long) Math.max(1, cfg.max_read_bytes()), connections::remove);
                 connections.add(c);

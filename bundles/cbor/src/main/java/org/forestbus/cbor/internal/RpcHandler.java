@@ -44,6 +44,16 @@ final class RpcHandler {
         int reserveOutput(List<ByteBuffer> payloads);
 
         /**
+         * Reserves the byte cap for a read made now and returns it: {@code maxReadBytes}, less when
+         * the listener's replies hold most of their budget (down to 1: the log then returns one
+         * message). The caller gives it back with {@link #readDone} once the read has returned.
+         */
+        int reserveRead(int maxReadBytes);
+
+        /** Gives back what {@link #reserveRead} reserved. */
+        void readDone(int reserved);
+
+        /**
          * A long poll the topic has parked (the future of {@link TopicService#read}); the connection
          * cancels it when its client leaves, and the call then answers as an expired poll.
          */
@@ -110,19 +120,31 @@ final class RpcHandler {
         long id = a.id();
         int quantity = (int) Math.max(1, Math.min(a.quantity(), limits.maxReadMessages()));
         CompletableFuture<ReadResult> f;
+        int reserved = 0;
         try {
             TopicStatus st = t.status();
             if ((id <= 0 || id < st.firstIndex()) && st.commitIndex() >= id) {
                 return done(Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, List.of(), st.firstIndex())));
             }
-            f = t.read(id, quantity, limits.maxReadBytes(), a.waitForMessages() ? limits.maxWaitMillis() : 0);
-            if (a.waitForMessages() && !f.isDone()) {
-                caller.parked(f);
+            // the bytes a read may bring onto the heap are counted before it runs: six consumers
+            // reading 16 MiB at once ran a node out of heap before any reply was counted
+            reserved = caller.reserveRead(limits.maxReadBytes());
+            f = t.read(id, quantity, reserved, a.waitForMessages() ? limits.maxWaitMillis() : 0);
+            if (!f.isDone()) {
+                caller.readDone(reserved); // a parked poll holds nothing (its later read brings new messages)
+                reserved = 0;
+                if (a.waitForMessages()) {
+                    caller.parked(f);
+                }
             }
         } catch (RuntimeException e) {
+            caller.readDone(reserved);
+            reserved = 0;
             f = CompletableFuture.failedFuture(e);
         }
+        int readReserved = reserved; // given back below: the reply's own reservation replaces it
         return f.handle((r, err) -> {
+            caller.readDone(readReserved);
             if (err instanceof CancellationException || err instanceof CompletionException
                     && err.getCause() instanceof CancellationException) {
                 return Reply.ok(WireWriter.receiveResults(ResultInfo.SUCCESS, null, id)); // cancelled by the caller

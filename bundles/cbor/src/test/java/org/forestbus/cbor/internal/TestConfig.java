@@ -15,6 +15,7 @@ final class TestConfig implements CborRpcConfig {
     int maxPending = 256;
     int maxMessagesPerRequest = 100_000;
     long maxBufferedSendBytes = 32L << 20;
+    long maxBufferedReplyBytes = 32L << 20;
 
     TestConfig maxRequestBytes(int v) { maxRequestBytes = v; return this; }
     TestConfig maxConnections(int v) { maxConnections = v; return this; }
@@ -24,6 +25,7 @@ final class TestConfig implements CborRpcConfig {
     TestConfig maxPending(int v) { maxPending = v; return this; }
     TestConfig maxMessagesPerRequest(int v) { maxMessagesPerRequest = v; return this; }
     TestConfig maxBufferedSendBytes(long v) { maxBufferedSendBytes = v; return this; }
+    TestConfig maxBufferedReplyBytes(long v) { maxBufferedReplyBytes = v; return this; }
 
     @Override public Class<? extends Annotation> annotationType() { return CborRpcConfig.class; }
     @Override public String host() { return "127.0.0.1"; }
@@ -37,4 +39,5 @@ final class TestConfig implements CborRpcConfig {
     @Override public int max_pending_requests() { return maxPending; }
     @Override public int max_messages_per_request() { return maxMessagesPerRequest; }
     @Override public long max_buffered_send_bytes() { return maxBufferedSendBytes; }
+    @Override public long max_buffered_reply_bytes() { return maxBufferedReplyBytes; }
 }

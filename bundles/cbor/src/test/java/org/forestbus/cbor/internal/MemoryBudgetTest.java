@@ -2,6 +2,7 @@ package org.forestbus.cbor.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.forestbus.cbor.internal.RpcSemanticsTest.recvArgs;
 import static org.forestbus.cbor.internal.RpcSemanticsTest.sendArgs;
 
 import java.time.Duration;
@@ -12,8 +13,8 @@ import org.awaitility.Awaitility;
 import org.forestbus.cbor.internal.RpcTestClient.Response;
 import org.junit.jupiter.api.Test;
 
-/** The listener-wide budget of heap held by sends ({@code max.buffered.send.bytes}). */
-class SendMemoryTest extends ServerTestSupport {
+/** The listener-wide budgets of heap held by sends and by replies ({@code max.buffered.send.bytes}, {@code max.buffered.reply.bytes}). */
+class MemoryBudgetTest extends ServerTestSupport {
 
     static final int MAX_REQUEST = 64 << 10;
     static final long BUDGET = 100 << 10;
@@ -54,8 +55,37 @@ class SendMemoryTest extends ServerTestSupport {
     }
 
     @Test
+    void repliesShrinkToOneMessageWhileClientsThatDoNotReadHoldTheReplyBudget() throws Exception {
+        start(new TestConfig().maxReadBytes(1 << 20).maxBufferedReplyBytes(200_000));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        String[] msgs = new String[60];
+        java.util.Arrays.fill(msgs, "y".repeat(10_000));
+        try (RpcTestClient producer = connect(); RpcTestClient stalled = connect(4096); RpcTestClient other = connect()) {
+            assertThat(producer.call(SEND, 1, sendArgs("t", false, msgs)).code()).isZero();
+            int asked = 100; // 100 replies of 200 KB: more than the kernel's socket buffers take
+            for (int i = 1; i <= asked; i++) { // asks for everything, reads nothing: its replies stay owed
+                stalled.send(RECV, i, recvArgs("t", 1, 60, false));
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.replyMemory().room() == 0);
+            Response shrunk = other.call(RECV, 1, recvArgs("t", 1, 60, false));
+            assertThat(shrunk.body().get("ReceivedMessages").size()).isEqualTo(1); // sizes only: the payloads are big
+            assertThat(shrunk.body().get("NextID").asLong()).isEqualTo(2);
+
+            for (int i = 1; i <= asked; i++) { // now it reads: what it was owed is given back
+                assertThat(stalled.read().body().get("ReceivedMessages").size()).isPositive();
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.replyMemory().held() == 0);
+            Response full = other.call(RECV, 2, recvArgs("t", 1, 60, false));
+            assertThat(full.body().get("ReceivedMessages").size()).isEqualTo(20); // 200,000 bytes fit the budget
+            assertThat(full.body().get("NextID").asLong()).isEqualTo(21);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.replyMemory().held() == 0);
+        assertThat(t.messages()).hasSize(60);
+    }
+
+    @Test
     void reservationsStopAtTheCapacityAndAWaitingReaderIsWokenByARelease() {
-        SendMemory m = new SendMemory(100);
+        MemoryBudget m = new MemoryBudget("max.buffered.send.bytes", 100);
         assertThat(m.tryReserve(64)).isTrue();
         assertThat(m.tryReserve(64)).isTrue(); // 64 < 100 held before: may pass it by one request
         assertThat(m.tryReserve(1)).isFalse();
@@ -70,6 +100,6 @@ class SendMemoryTest extends ServerTestSupport {
         m.release(68);
         assertThat(woken[0]).isEqualTo(1);
         assertThat(m.held()).isZero();
-        assertThatThrownBy(() -> new SendMemory(0)).hasMessageContaining("max.buffered.send.bytes");
+        assertThatThrownBy(() -> new MemoryBudget("max.buffered.send.bytes", 0)).hasMessageContaining("max.buffered.send.bytes");
     }
 }
