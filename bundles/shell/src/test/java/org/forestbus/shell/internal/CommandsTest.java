@@ -97,6 +97,14 @@ class CommandsTest {
         return buffer.toString(UTF_8);
     }
 
+    private GetCommand getOrders() {
+        GetCommand get = new GetCommand();
+        get.registry = registry;
+        get.out = out;
+        get.topic = "orders";
+        return get;
+    }
+
     @Test
     void sendPrintsIdsAndGetPrintsMessages() throws Exception {
         SendCommand send = new SendCommand();
@@ -108,10 +116,7 @@ class CommandsTest {
         assertThat(output()).isEqualTo("1 2" + System.lineSeparator());
 
         buffer.reset();
-        GetCommand get = new GetCommand();
-        get.registry = registry;
-        get.out = out;
-        get.topic = "orders";
+        GetCommand get = getOrders();
         get.from = 2;
         get.execute();
         assertThat(output()).isEqualTo("2\tsecond" + System.lineSeparator() + "next index: 3" + System.lineSeparator());
@@ -119,10 +124,7 @@ class CommandsTest {
 
     @Test
     void getRefusesAWaitOutsideItsLimitAndAnEmptyMax() {
-        GetCommand get = new GetCommand();
-        get.registry = registry;
-        get.out = out;
-        get.topic = "orders";
+        GetCommand get = getOrders();
         get.waitMillis = GetCommand.MAX_WAIT_MILLIS + 1;
         assertThatThrownBy(get::execute).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("--wait must be between 0 and 60000 ms, was 60001");
@@ -136,10 +138,7 @@ class CommandsTest {
 
     @Test
     void anInterruptedGetCancelsItsLongPoll() throws Exception {
-        GetCommand get = new GetCommand();
-        get.registry = registry;
-        get.out = out;
-        get.topic = "orders";
+        GetCommand get = getOrders();
         get.waitMillis = GetCommand.MAX_WAIT_MILLIS;
         java.util.concurrent.atomic.AtomicReference<Throwable> ended = new java.util.concurrent.atomic.AtomicReference<>();
         Thread shell = new Thread(() -> {
