@@ -184,7 +184,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                     break; // clean EOF between requests
                 }
                 Header h = readHeader(r, t);
-                long reserved = SEND_METHOD.equals(h.serviceMethod()) ? awaitMemoryBudget() : 0;
+                long reserved = SEND_METHOD.equals(h.serviceMethod()) ? awaitSendMemory() : 0;
                 Supplier<CompletableFuture<Reply>> call;
                 try {
                     long bodyStart = r.position();
@@ -515,7 +515,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
      * decoded, waiting (writing owed replies, reading a little ahead) while the listener's sends
      * hold the whole budget. Returns the bytes reserved.
      */
-    private long awaitMemoryBudget() throws IOException {
+    private long awaitSendMemory() throws IOException {
         if (!sendMemory.tryReserve(maxRequestBytes)) {
             sendMemory.addWaiter(wakeForMemory); // before the re-check: a release after it wakes the selector
             try {

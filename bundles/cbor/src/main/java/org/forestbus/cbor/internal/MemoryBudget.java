@@ -33,11 +33,8 @@ final class MemoryBudget {
     private final AtomicLong held = new AtomicLong();
     private final Set<Runnable> waiters = ConcurrentHashMap.newKeySet();
 
-    private final String property;
-
     /** A budget of {@code capacity} bytes, configured by {@code property} (named in errors). */
     MemoryBudget(String property, long capacity) {
-        this.property = property;
         if (capacity < 1) {
             throw new IllegalArgumentException(property + " must be at least 1, was " + capacity);
         }
