@@ -53,6 +53,10 @@ import org.slf4j.LoggerFactory;
  * mirrored in the listener's reply {@link MemoryBudget} ({@code max.buffered.reply.bytes}), which
  * caps reads and replies (down to one message) when the connections together owe that much.
  *
+ * <p>A request that stops arriving part-way (no byte for {@code request.timeout.ms}) closes the
+ * connection, so a client cannot hold a send reservation by trickling a body; between requests a
+ * connection may stay idle.
+ *
  * <p>Closing: at the end of the client's input (seen also while waiting for room, by reading a
  * little ahead) the reader cancels the long polls still parked, which then answer as expired
  * polls, and closes once every reply in flight is written, or after {@link #EOF_GRACE_MS}. On an
@@ -137,10 +141,16 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
     /** The reader waits for an in-flight slot or for the queue to shrink: a writer must wake it. */
     private volatile boolean waitingForRoom;
     private final long maxQueuedBytes;
+    /** request.timeout.ms: longest pause without input while a request is partly received. */
+    private final long requestTimeoutNanos;
+    /** A request has started and is not yet whole (reader thread only): pauses in its input are timed. */
+    private boolean midRequest;
+    /** When input last arrived (nanoTime; reader thread only). */
+    private long lastInputNanos;
 
     CborConnection(SocketChannel ch, RpcHandler handler, BoundedCborParser.Factory cbor, Executor writers,
                    MemoryBudget sendMemory, MemoryBudget replyMemory, int maxRequestBytes, int maxMessagesPerRequest, int maxPending,
-                   long maxQueuedBytes, Consumer<CborConnection> onClose)
+                   long maxQueuedBytes, long requestTimeoutMillis, Consumer<CborConnection> onClose)
             throws IOException {
         this.ch = ch;
         this.remote = String.valueOf(ch.getRemoteAddress());
@@ -153,6 +163,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
         this.maxMessagesPerRequest = maxMessagesPerRequest;
         this.maxPending = maxPending;
         this.maxQueuedBytes = maxQueuedBytes;
+        this.requestTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
         this.onClose = onClose;
         ch.configureBlocking(false);
         this.selector = Selector.open();
@@ -183,6 +194,8 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 if (t == null) {
                     break; // clean EOF between requests
                 }
+                midRequest = true;
+                lastInputNanos = System.nanoTime();
                 Header h = readHeader(r, t);
                 long reserved = SEND_METHOD.equals(h.serviceMethod()) ? awaitSendMemory() : 0;
                 Supplier<CompletableFuture<Reply>> call;
@@ -201,6 +214,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                     if (size > maxRequestBytes) {
                         throw new RequestTooLargeException("request body of " + size + " bytes exceeds " + maxRequestBytes);
                     }
+                    midRequest = false;
                 } catch (IOException | RuntimeException e) {
                     sendMemory.release(reserved);
                     throw e;
@@ -232,6 +246,8 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             close(null);
         } catch (RequestTooLargeException e) {
             close("request too large: " + e.getMessage());
+        } catch (RequestStalledException e) {
+            close("request stalled: " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             LOG.debug("CBOR-RPC {}: reader stopped", remote, e);
             close(closed.get() || e instanceof SocketException ? null : "unreadable request: " + e);
@@ -444,6 +460,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 ahead.get(b, off, n);
                 ahead.compact();
                 drained = false;
+                lastInputNanos = System.nanoTime();
                 return n;
             }
             if (inputEnded) {
@@ -460,6 +477,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 int n = ch.read(dst);
                 if (n != 0) {
                     drained = n > 0 && n < len;
+                    lastInputNanos = System.nanoTime();
                     return n; // -1 at end of stream
                 }
                 waitForIo(true);
@@ -485,6 +503,15 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 throw new SocketException("replies still owed after the end of input");
             }
             timeout = Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
+        }
+        if (read && midRequest) { // the rest of a request is awaited: a client may pause, not stall
+            long left = lastInputNanos + requestTimeoutNanos - System.nanoTime();
+            if (left <= 0) {
+                throw new RequestStalledException("no byte for " + TimeUnit.NANOSECONDS.toMillis(requestTimeoutNanos)
+                        + " ms in the middle of a request (request.timeout.ms)");
+            }
+            long ms = Math.max(1, TimeUnit.NANOSECONDS.toMillis(left));
+            timeout = timeout == 0 ? ms : Math.min(timeout, ms);
         }
         boolean readAhead = !read && !inputEnded && (ahead == null || ahead.hasRemaining());
         int ops = read || readAhead ? SelectionKey.OP_READ : 0;

@@ -45,6 +45,10 @@ public @interface CborRpcConfig {
             + "otherwise its connection is not read further until sends finish")
     long max_buffered_send_bytes() default 32L << 20;
 
+    @AttributeDefinition(description = "Longest pause in milliseconds while a request is partly received (its header "
+            + "started, its body not complete); then the connection is closed. Idle connections between requests are not timed")
+    long request_timeout_ms() default 30_000L;
+
     @AttributeDefinition(description = "Reply bytes owed to clients by all connections together, at most (queued to be written, "
             + "or reserved by replies being built): beyond it a ReceiveMessages reads and returns one message per reply")
     long max_buffered_reply_bytes() default 32L << 20;

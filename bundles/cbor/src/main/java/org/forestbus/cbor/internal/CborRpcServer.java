@@ -201,7 +201,8 @@ public final class CborRpcServer {
                 s.socket().setKeepAlive(true); // a peer that vanished without FIN or RST is found in time
                 c = new CborConnection(s, handler, cbor, writers, sendMemory, replyMemory, cfg.max_request_bytes(),
                         Math.max(1, cfg.max_messages_per_request()), Math.max(1, cfg.max_pending_requests()),
-                        QUEUED_READ_REPLIES * (long) Math.max(1, cfg.max_read_bytes()), connections::remove);
+                        QUEUED_READ_REPLIES * (long) Math.max(1, cfg.max_read_bytes()), Math.max(1, cfg.request_timeout_ms()),
+                        connections::remove);
                 connections.add(c);
                 readers.execute(c);
             } catch (IOException | RejectedExecutionException e) {

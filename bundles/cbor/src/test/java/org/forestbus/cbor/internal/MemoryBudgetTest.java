@@ -84,6 +84,22 @@ class MemoryBudgetTest extends ServerTestSupport {
     }
 
     @Test
+    void aSendThatStallsPartWayIsClosedAndGivesBackItsReservationWhileIdleConnectionsStay() throws Exception {
+        start(new TestConfig().maxRequestBytes(MAX_REQUEST).requestTimeoutMs(300));
+        FakeTopic t = registry.add(new FakeTopic("t"));
+        try (RpcTestClient idle = connect(); RpcTestClient trickler = connect()) {
+            byte[] whole = RpcTestClient.request(SEND, 1, sendArgs("t", true, "z".repeat(MESSAGE)));
+            trickler.writeRaw(java.util.Arrays.copyOf(whole, whole.length - 10)); // the last bytes never come
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> server.sendMemory().held() == MAX_REQUEST);
+            assertThat(trickler.awaitEof()).isTrue(); // closed after request.timeout.ms without a byte
+            assertThat(server.sendMemory().held()).isZero();
+            assertThat(t.messages()).isEmpty();
+            // a connection idle between requests for longer than that is still served
+            assertThat(idle.call(GTD, 1, Map.of("Topic", "t")).error()).isEmpty();
+        }
+    }
+
+    @Test
     void reservationsStopAtTheCapacityAndAWaitingReaderIsWokenByARelease() {
         MemoryBudget m = new MemoryBudget("max.buffered.send.bytes", 100);
         assertThat(m.tryReserve(64)).isTrue();

@@ -16,6 +16,7 @@ final class TestConfig implements CborRpcConfig {
     int maxMessagesPerRequest = 100_000;
     long maxBufferedSendBytes = 32L << 20;
     long maxBufferedReplyBytes = 32L << 20;
+    long requestTimeoutMs = 30_000;
 
     TestConfig maxRequestBytes(int v) { maxRequestBytes = v; return this; }
     TestConfig maxConnections(int v) { maxConnections = v; return this; }
@@ -26,6 +27,7 @@ final class TestConfig implements CborRpcConfig {
     TestConfig maxMessagesPerRequest(int v) { maxMessagesPerRequest = v; return this; }
     TestConfig maxBufferedSendBytes(long v) { maxBufferedSendBytes = v; return this; }
     TestConfig maxBufferedReplyBytes(long v) { maxBufferedReplyBytes = v; return this; }
+    TestConfig requestTimeoutMs(long v) { requestTimeoutMs = v; return this; }
 
     @Override public Class<? extends Annotation> annotationType() { return CborRpcConfig.class; }
     @Override public String host() { return "127.0.0.1"; }
@@ -40,4 +42,5 @@ final class TestConfig implements CborRpcConfig {
     @Override public int max_messages_per_request() { return maxMessagesPerRequest; }
     @Override public long max_buffered_send_bytes() { return maxBufferedSendBytes; }
     @Override public long max_buffered_reply_bytes() { return maxBufferedReplyBytes; }
+    @Override public long request_timeout_ms() { return requestTimeoutMs; }
 }
