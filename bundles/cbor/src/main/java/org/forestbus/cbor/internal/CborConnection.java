@@ -197,7 +197,11 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 midRequest = true;
                 lastInputNanos = System.nanoTime();
                 Header h = readHeader(r, t);
-                long reserved = SEND_METHOD.equals(h.serviceMethod()) ? awaitSendMemory() : 0;
+                long reserved = 0;
+                if (SEND_METHOD.equals(h.serviceMethod())) {
+                    reserved = awaitSendMemory();
+                    lastInputNanos = System.nanoTime(); // a wait for room is not the client's pause
+                }
                 Supplier<CompletableFuture<Reply>> call;
                 try {
                     long bodyStart = r.position();
