@@ -186,10 +186,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             r.maxListItems(maxMessagesPerRequest);
             while (!closed.get()) {
                 awaitRoom();
-                long start = r.position();
-                in.window(start, MAX_HEADER_BYTES);
-                r.budgetEnd(start + MAX_HEADER_BYTES);
-                r.decodedLimit(MAX_HEADER_BYTES);
+                limitNextValue(in, r, MAX_HEADER_BYTES);
                 JsonToken t = r.next();
                 if (t == null) {
                     break; // clean EOF between requests
@@ -204,10 +201,7 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
                 }
                 Supplier<CompletableFuture<Reply>> call;
                 try {
-                    long bodyStart = r.position();
-                    in.window(bodyStart, maxRequestBytes);
-                    r.budgetEnd(bodyStart + maxRequestBytes);
-                    r.decodedLimit(maxRequestBytes);
+                    long bodyStart = limitNextValue(in, r, maxRequestBytes);
                     JsonToken bt = r.next();
                     if (bt == null) {
                         throw new EOFException("end of stream before the body of " + h.serviceMethod());
@@ -264,6 +258,15 @@ final class CborConnection implements Runnable, RpcHandler.Caller {
             close(null); // whatever stopped the reader (even an Error), the connection is finished
             cancelPolls(); // after close: their replies are dropped, and no topic keeps them parked
         }
+    }
+
+    /** Bounds the next value (a header or a body) to {@code limit} bytes read and decoded; returns where it starts. */
+    private static long limitNextValue(RequestLimitStream in, WireReader r, long limit) {
+        long start = r.position();
+        in.window(start, limit);
+        r.budgetEnd(start + limit);
+        r.decodedLimit(limit);
+        return start;
     }
 
     /** The client sent its last byte (reader thread): long polls end now, the grace starts. */
