@@ -207,6 +207,11 @@ public final class RaftNode {
         };
     }
 
+    /** True while this node runs an election, pre-vote included ({@link #role} shows a pre-vote as FOLLOWER). */
+    public boolean campaigning() {
+        return state == State.PRE_CANDIDATE || state == State.CANDIDATE;
+    }
+
     public long term() {
         return term;
     }

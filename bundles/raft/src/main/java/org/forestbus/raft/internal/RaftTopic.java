@@ -276,6 +276,17 @@ final class RaftTopic implements TopicService {
     private void tick() {
         tickQueued.set(false);
         core.tick();
+        if (core.campaigning()) {
+            // Election timeouts are whole ticks: a rival whose ticks fall in the same phase as ours
+            // would time out with us again. A new random phase for every tick spent campaigning
+            // makes the next timeouts differ by a random part of a tick (TopicRuntime.TICK_PHASES).
+            runtime.rephaseTicker(ticker);
+        }
+    }
+
+    /** The phase of the tick period this topic ticks in ({@link TopicRuntime#TICK_PHASES}; tests). */
+    int tickPhase() {
+        return runtime.phaseOf(ticker);
     }
 
     /** Inputs held back while a Ready is persisted (tests; counted on the actor). */

@@ -1,13 +1,18 @@
 package org.forestbus.raft.internal;
 
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 
@@ -24,10 +29,22 @@ public final class TopicRuntime {
 
     /**
      * Raft timing for {@link #TICK_MILLIS}: election timeout 500 or 600 ms (5 ticks + 0..1 of
-     * jitter), heartbeats every 200 ms: the original's timing.
+     * jitter; a campaigning node's next timeout also moves by a random phase, see
+     * {@link #TICK_PHASES}), heartbeats every 200 ms: the original's timing (500–699 ms).
      */
     public static final org.forestbus.raft.core.RaftConfig RAFT_CONFIG =
             org.forestbus.raft.core.RaftConfig.DEFAULTS.withElection(5, 2, 2);
+
+    /**
+     * Each topic ticks in one of this many phases of the tick period (a phase every 10 ms). A
+     * topic gets a random phase when it starts and a new one on every tick it spends campaigning
+     * ({@link #rephaseTicker}): election timeouts are whole ticks, so two nodes whose ticks fell
+     * together (one timer shared by nodes in a test, or two nodes' timers that happen to align)
+     * would time out at the same instant, both campaign, split the vote, and again at the next
+     * timeout with the same odds. Phases make their next timeouts differ by a random part of a
+     * tick. The tick work per second is the same; the timer wakes 100 times a second instead of 10.
+     */
+    static final int TICK_PHASES = 10;
 
     static final long HANDOFF_BUDGET_MILLIS = 3000;
     static final long HANDOFF_WINDOW_MILLIS = 30_000;
@@ -36,33 +53,91 @@ public final class TopicRuntime {
     private long handoffWindowStart = System.nanoTime();
     private long handoffSpentMillis;
     private final ExecutorService workers;
-    private final CopyOnWriteArrayList<Runnable> tickers = new CopyOnWriteArrayList<>();
+    private final List<CopyOnWriteArrayList<Runnable>> phases = Stream.generate(CopyOnWriteArrayList<Runnable>::new).limit(TICK_PHASES).toList();
+    private final Map<Runnable, Integer> phaseOf = new HashMap<>(); // guarded by itself
+    private int nextPhase; // timer thread only
 
     public TopicRuntime() {
+        this(true);
+    }
+
+    /** @param tickOnTimer false for tests that tick by hand ({@link #tickNextPhase}, {@link #tickAll}) */
+    TopicRuntime(boolean tickOnTimer) {
         timer = newTimer(named("forestbus-topic-timer"));
         workers = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 named("forestbus-topic-worker"));
-        // one shared ticker for all topics, not a timer task per topic
-        timer.scheduleAtFixedRate(this::tickAll, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        // one shared timer task for all topics, not a timer task per topic
+        long phaseMillis = TICK_MILLIS / TICK_PHASES;
+        if (tickOnTimer) {
+            timer.scheduleAtFixedRate(this::tickNextPhase, phaseMillis, phaseMillis, TimeUnit.MILLISECONDS);
+        }
     }
 
-    /** Runs every ticker once (the timer's task; tests call it to tick without waiting). */
+    /** Runs the tickers of the next phase (the timer's task, every {@code TICK_MILLIS / TICK_PHASES}). */
+    void tickNextPhase() {
+        phases.get(nextPhase).forEach(Runnable::run);
+        nextPhase = (nextPhase + 1) % TICK_PHASES;
+    }
+
+    /** Runs every ticker once, whatever its phase (tests call it to tick without waiting). */
     void tickAll() {
-        tickers.forEach(Runnable::run);
+        phases.forEach(p -> p.forEach(Runnable::run));
     }
 
-    /** Calls {@code ticker} every {@link #TICK_MILLIS} on the timer thread (it must only enqueue work). */
+    /**
+     * Calls {@code ticker} every {@link #TICK_MILLIS} on the timer thread, in a random phase of
+     * the period (it must only enqueue work).
+     */
     public void addTicker(Runnable ticker) {
-        tickers.add(ticker);
+        synchronized (phaseOf) {
+            if (!phaseOf.containsKey(ticker)) {
+                place(ticker);
+            }
+        }
     }
 
     public void removeTicker(Runnable ticker) {
-        tickers.remove(ticker);
+        synchronized (phaseOf) {
+            Integer p = phaseOf.remove(ticker);
+            if (p != null) {
+                phases.get(p).remove(ticker);
+            }
+        }
+    }
+
+    /**
+     * Moves a registered ticker to a new random phase ({@link #TICK_PHASES}); its next tick comes
+     * between one phase and one period plus nine phases from now. Does nothing for a ticker that
+     * was removed.
+     */
+    public void rephaseTicker(Runnable ticker) {
+        synchronized (phaseOf) {
+            Integer p = phaseOf.remove(ticker);
+            if (p != null) {
+                phases.get(p).remove(ticker);
+                place(ticker);
+            }
+        }
+    }
+
+    private void place(Runnable ticker) {
+        int p = ThreadLocalRandom.current().nextInt(TICK_PHASES);
+        phaseOf.put(ticker, p);
+        phases.get(p).add(ticker);
+    }
+
+    /** The phase a ticker ticks in, or -1 when it is not registered (tests). */
+    int phaseOf(Runnable ticker) {
+        synchronized (phaseOf) {
+            return phaseOf.getOrDefault(ticker, -1);
+        }
     }
 
     /** How many tickers are registered (tests). */
     int tickerCount() {
-        return tickers.size();
+        synchronized (phaseOf) {
+            return phaseOf.size();
+        }
     }
 
     /**

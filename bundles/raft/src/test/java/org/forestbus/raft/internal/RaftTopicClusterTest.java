@@ -212,6 +212,24 @@ class RaftTopicClusterTest {
     }
 
     @Test
+    void aCampaigningNodeMovesItsTickPhaseWhileFollowersOfALeaderKeepTheirs() throws Exception {
+        startCluster(3);
+        String leader = awaitLeader();
+        List<String> followers = voters.stream().filter(v -> !v.equals(leader)).toList();
+        RaftTopic cut = topics.get(followers.get(0));
+        RaftTopic kept = topics.get(followers.get(1));
+        int cutPhase = cut.tickPhase();
+        int keptPhase = kept.tickPhase();
+        hub.isolate(followers.get(0)); // hears no leader: times out and campaigns (pre-vote), tick after tick
+        await("the isolated follower campaigning in a new tick phase (seed " + seed + ")").atMost(WAIT)
+                .until(() -> cut.tickPhase() != cutPhase);
+        topics.get(leader).send(batch("k", 1), true).get(10, TimeUnit.SECONDS);
+        assertThat(kept.tickPhase()).as("a follower hearing its leader keeps its phase (seed " + seed + ")")
+                .isEqualTo(keptPhase);
+        hub.heal();
+    }
+
+    @Test
     void aTopicThatCannotStartLeavesNoRegistrationOrTicker() {
         TopicRuntime stopped = new TopicRuntime();
         stopped.close(); // its executors reject: the constructor fails after registering
