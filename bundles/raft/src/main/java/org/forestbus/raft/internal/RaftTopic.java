@@ -276,11 +276,17 @@ final class RaftTopic implements TopicService {
     private void tick() {
         tickQueued.set(false);
         core.tick();
+        // Election timeouts are whole ticks: a rival whose ticks fall in the same phase as ours would
+        // time out with us, both would campaign and split the vote. So a follower ticks in a random
+        // phase of the tick period, and a new one for every tick spent campaigning; a leader ticks
+        // in the node's leaders' phase, where its heartbeats share frames with the other leaders'
+        // (TopicRuntime.TICK_PHASES).
         if (core.campaigning()) {
-            // Election timeouts are whole ticks: a rival whose ticks fall in the same phase as ours
-            // would time out with us again. A new random phase for every tick spent campaigning
-            // makes the next timeouts differ by a random part of a tick (TopicRuntime.TICK_PHASES).
             runtime.rephaseTicker(ticker);
+        } else if (core.role() == Role.LEADER) {
+            runtime.moveTickerToLeadersPhase(ticker);
+        } else if (runtime.phaseOf(ticker) == TopicRuntime.LEADERS_PHASE) {
+            runtime.rephaseTicker(ticker); // stepped down: back among the followers' phases
         }
     }
 

@@ -212,12 +212,16 @@ class RaftTopicClusterTest {
     }
 
     @Test
-    void aCampaigningNodeMovesItsTickPhaseWhileFollowersOfALeaderKeepTheirs() throws Exception {
+    void leadersTickInOnePhaseAndACampaigningNodeMovesItsPhaseWhileFollowersOfALeaderKeepTheirs() throws Exception {
         startCluster(3);
         String leader = awaitLeader();
         List<String> followers = voters.stream().filter(v -> !v.equals(leader)).toList();
         RaftTopic cut = topics.get(followers.get(0));
         RaftTopic kept = topics.get(followers.get(1));
+        await("the leader ticking in the leaders' phase (seed " + seed + ")").atMost(WAIT)
+                .until(() -> topics.get(leader).tickPhase() == TopicRuntime.LEADERS_PHASE);
+        assertThat(cut.tickPhase()).isNotEqualTo(TopicRuntime.LEADERS_PHASE);
+        assertThat(kept.tickPhase()).isNotEqualTo(TopicRuntime.LEADERS_PHASE);
         int cutPhase = cut.tickPhase();
         int keptPhase = kept.tickPhase();
         hub.isolate(followers.get(0)); // hears no leader: times out and campaigns (pre-vote), tick after tick

@@ -36,9 +36,13 @@ class TopicRuntimeTest {
             int p = period;
             assertThat(counts).allSatisfy(c -> assertThat(c.get()).isEqualTo(p));
         }
-        // 200 tickers in 10 random phases: all ten are used unless the odds are ~1e-9
-        assertThat(phasesUsed).hasSize(TopicRuntime.TICK_PHASES);
-        assertThat(tickers).allSatisfy(t -> assertThat(runtime.phaseOf(t)).isBetween(0, TopicRuntime.TICK_PHASES - 1));
+        // 200 tickers in the 9 followers' phases: all nine are used unless the odds are ~1e-8
+        assertThat(phasesUsed).hasSize(TopicRuntime.TICK_PHASES - 1).doesNotContain(TopicRuntime.LEADERS_PHASE);
+
+        tickers.subList(0, 50).forEach(runtime::moveTickerToLeadersPhase);
+        runtime.tickNextPhase(); // the leaders' phase (0) comes first in every period
+        assertThat(counts.subList(0, 50)).allSatisfy(c -> assertThat(c.get()).isEqualTo(4));
+        assertThat(counts.subList(50, 200)).allSatisfy(c -> assertThat(c.get()).isEqualTo(3));
     }
 
     @Test
@@ -51,7 +55,7 @@ class TopicRuntimeTest {
             runtime.rephaseTicker(ticker);
             seen.add(runtime.phaseOf(ticker));
         }
-        assertThat(seen).as("phases after 100 random moves").hasSizeGreaterThan(1);
+        assertThat(seen).as("phases after 100 random moves").hasSizeGreaterThan(1).doesNotContain(TopicRuntime.LEADERS_PHASE);
         assertThat(runtime.tickerCount()).isEqualTo(1);
 
         runtime.removeTicker(ticker);
