@@ -47,10 +47,12 @@ import org.forestbus.api.storage.HardState;
  *     position floor((n-1)/2)); correct for even sizes.</li>
  * <li><b>No no-op entry.</b> Every log index is a client-visible message id, so a new leader
  *     does not append an empty message. Entries of earlier terms therefore become committed
- *     only with the first client write of the new term. The commit index is part of the hard
- *     state, so after a full restart readers see everything that was committed before (fixes
- *     §10.15); what waits for the next write is only what was written but not yet committed
- *     when the old leader failed — whose writers were never acknowledged anyway. (Sole exception:
+ *     by counting only with the first client write of the new term. What the group had already
+ *     committed stays visible: the commit index is part of the hard state, so after a full
+ *     restart readers see everything that was committed before (fixes §10.15), and followers'
+ *     acknowledgements carry their commit index, which a new leader adopts
+ *     ({@link #learnCommit}). What waits for the next write is what was written but not known
+ *     committed by any surviving node when the old leader failed. (Sole exception:
  *     a removed voter elected only to commit its own removal appends one empty message; see
  *     {@link #proposeMembership}.)</li>
  * <li>Follower commit = min(leader commit, index of the last entry verified by this append);
@@ -903,7 +905,8 @@ public final class RaftNode {
                 lead = m.from();
                 // m.commit <= our acknowledged match in this term, so our log agrees up to it
                 commitTo(Math.min(m.commit(), log.lastIndex()));
-                send(Message.of(MessageType.HEARTBEAT_RESP, id, m.from(), term));
+                send(new Message(MessageType.HEARTBEAT_RESP, id, m.from(), term, 0, 0, MessageBatch.empty(), commit,
+                        false, 0, false));
             }
             case RESET -> {
                 electionElapsed = 0;
@@ -1040,8 +1043,9 @@ public final class RaftNode {
         send(appendResp(m.from(), lastNew));
     }
 
+    /** A successful acknowledgement; it carries our commit index for a new leader that may not know it. */
     private Message appendResp(String to, long index) {
-        return new Message(MessageType.APPEND_RESP, id, to, term, index, 0, MessageBatch.empty(), 0, false, 0, false);
+        return new Message(MessageType.APPEND_RESP, id, to, term, index, 0, MessageBatch.empty(), commit, false, 0, false);
     }
 
     /**
@@ -1097,6 +1101,9 @@ public final class RaftNode {
                 if (m.index() > log.lastIndex()) {
                     return; // cannot be (acks only what we sent); ignore defensively
                 }
+                if (learnCommit(m.commit()) && state != State.LEADER) {
+                    return;
+                }
                 boolean updated = pr.maybeUpdate(m.index());
                 if (pr.state == Progress.State.PROBE) {
                     pr.becomeReplicate(); // the follower matches through pr.match: pipeline from there
@@ -1119,6 +1126,9 @@ public final class RaftNode {
             case HEARTBEAT_RESP -> {
                 pr.sinceHeard = 0;
                 pr.probeSent = false;
+                if (learnCommit(m.commit()) && state != State.LEADER) {
+                    return;
+                }
                 if (pr.inflightFull(cfg)) {
                     pr.freeFirstInflight();
                 }
@@ -1146,6 +1156,28 @@ public final class RaftNode {
             return true;
         }
         return false;
+    }
+
+    /**
+     * A follower's commit index is a fact about the group, whoever its leader was: every entry up
+     * to it was durably stored by a majority in the term that committed it, and Leader
+     * Completeness (§5.4.3) puts each of those entries in our log at the same index with the same
+     * term. So a new leader that never heard the old leader's last commit adopts it from the
+     * acknowledgements of followers that did, and committed messages stay readable on every node
+     * without waiting for a write of the new term (no no-op entry; see the class comment). An
+     * index beyond our log cannot come from a real commit; it is ignored. The same steps follow as
+     * for a commit by counting ({@link #maybeCommitAndStepDown}).
+     *
+     * @return whether the commit index advanced
+     */
+    private boolean learnCommit(long followerCommit) {
+        if (followerCommit <= commit || followerCommit > log.lastIndex()) {
+            return false;
+        }
+        commit = followerCommit;
+        bcastCommit();
+        maybeStepDownAfterRemoval();
+        return true;
     }
 
     private boolean maybeCommitAndStepDown() {

@@ -36,6 +36,31 @@ class ScenarioTest {
     }
 
     /**
+     * The old leader commits and tells only n2; n3 holds the entries but never hears the commit,
+     * and then wins the next election. It learns the commit index from n2's acknowledgements, so
+     * the acknowledged messages are readable on the new leader with no write of its term.
+     */
+    @Test
+    void aNewLeaderThatMissedTheCommitLearnsItFromItsFollowers() {
+        net = new ManualNet(3, 0, ManualNet.config(false));
+        net.campaign("n1");
+        leads("n1");
+        net.holdIf = m -> m.to().equals("n3") && (m.type() == MessageType.COMMIT || m.type() == MessageType.HEARTBEAT);
+        net.propose("n1", 3);
+        net.stabilize();
+        assertThat(net.core("n1").commitIndex()).isEqualTo(3);
+        assertThat(net.core("n2").commitIndex()).isEqualTo(3);
+        assertThat(net.terms("n3")).containsExactly(1L, 1L, 1L);
+        assertThat(net.core("n3").commitIndex()).as("n3 never heard the commit").isZero();
+
+        net.crash("n1");
+        net.holdIf = null;
+        elect("n3");
+        net.stabilize();
+        assertThat(net.core("n3").commitIndex()).as("new leader's commit, no write of its term").isEqualTo(3);
+    }
+
+    /**
      * Raft paper Figure 8: an entry of an earlier term stored on a majority is not committed by
      * counting replicas, because a node with a later-term entry can still win and overwrite it.
      */
