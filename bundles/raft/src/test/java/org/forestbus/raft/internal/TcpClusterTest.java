@@ -291,6 +291,7 @@ class TcpClusterTest {
             public String _secret() { return "s3cret-for-tests"; }
             public int max_frame_bytes() { return 64 << 20; }
             public long queue_bytes_per_peer() { return 64L << 20; }
+            public long queue_bytes_total() { return 64L << 20; }
             public long reconnect_min_ms() { return 50; }
             public long reconnect_max_ms() { return 500; }
             public long connect_timeout_ms() { return 2000; }

@@ -81,7 +81,9 @@ public final class TcpPeerTransport implements PeerTransport {
     private final NodeInfo nodeInfo;
     private final byte[] key;
     private final int maxFrameBytes;
+    /** Bound of one peer's send queue: min(queue.bytes.per.peer, queue.bytes.total / peers). */
     private final long queueBytesPerPeer;
+    private final long queueBytesTotal;
     private final long reconnectMinNanos;
     private final long reconnectMaxNanos;
     private final long connectTimeoutNanos;
@@ -119,7 +121,7 @@ public final class TcpPeerTransport implements PeerTransport {
         this.self = nodeInfo.nodeName();
         this.clusterId = nodeInfo.clusterId();
         this.maxFrameBytes = cfg.max_frame_bytes();
-        this.queueBytesPerPeer = cfg.queue_bytes_per_peer();
+        this.queueBytesTotal = cfg.queue_bytes_total();
         this.reconnectMinNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(1, cfg.reconnect_min_ms()));
         this.reconnectMaxNanos = Math.max(reconnectMinNanos, TimeUnit.MILLISECONDS.toNanos(cfg.reconnect_max_ms()));
         this.connectTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(cfg.connect_timeout_ms());
@@ -129,10 +131,11 @@ public final class TcpPeerTransport implements PeerTransport {
         if (maxFrameBytes < Wire.PRE_AUTH_MAX_BODY) {
             throw new IllegalArgumentException("max.frame.bytes must be at least " + Wire.PRE_AUTH_MAX_BODY);
         }
-        if (queueBytesPerPeer < 1 || cfg.idle_timeout_ms() < 100 || cfg.connect_timeout_ms() < 1
+        if (cfg.queue_bytes_per_peer() < 1 || queueBytesTotal < 1 || cfg.idle_timeout_ms() < 100
+                || cfg.connect_timeout_ms() < 1
                 || cfg.handshake_timeout_ms() < 1) {
-            throw new IllegalArgumentException("org.forestbus.transport: queue.bytes.per.peer, connect.timeout.ms and "
-                    + "handshake.timeout.ms must be positive, idle.timeout.ms at least 100");
+            throw new IllegalArgumentException("org.forestbus.transport: queue.bytes.per.peer, queue.bytes.total, "
+                    + "connect.timeout.ms and handshake.timeout.ms must be positive, idle.timeout.ms at least 100");
         }
         Map<String, PeerLink> m = new TreeMap<>();
         for (NodeInfo.Peer p : nodeInfo.peers()) {
@@ -143,6 +146,9 @@ public final class TcpPeerTransport implements PeerTransport {
             }
         }
         this.links = Collections.unmodifiableMap(m);
+        // Equal shares of the node-wide bound: a peer that stops reading fills its own share only,
+        // never the room replication to the others needs (a majority may still be reachable).
+        this.queueBytesPerPeer = Math.min(cfg.queue_bytes_per_peer(), queueBytesTotal / Math.max(1, m.size()));
         String secret = cfg._secret();
         if (links.isEmpty()) {
             LOG.info("Peer transport idle: node '{}' has no peers (single-node cluster)", self);
@@ -243,7 +249,8 @@ public final class TcpPeerTransport implements PeerTransport {
             throw new IllegalArgumentException("frame of " + size + " bytes for topic '" + topic
                     + "' exceeds max.frame.bytes=" + maxFrameBytes);
         }
-        if (link.queuedBytes.addAndGet(size) > queueBytesPerPeer) {
+        long queued = link.queuedBytes.addAndGet(size);
+        if (queued > queueBytesPerPeer && queued != size) { // (a record beyond the share goes when it is alone)
             link.queuedBytes.addAndGet(-size);
             return false;
         }

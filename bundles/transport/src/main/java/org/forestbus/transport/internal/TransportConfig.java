@@ -33,6 +33,12 @@ public @interface TransportConfig {
             + "send() returns false when full")
     long queue_bytes_per_peer() default 64L * 1024 * 1024;
 
+    @AttributeDefinition(name = "Queue bytes, all peers", description = "Bound of all send queues together: each "
+            + "peer's queue holds at most an equal share of it (or queue.bytes.per.peer, if smaller), so peers that "
+            + "stop reading cannot take the heap, nor the room the others need. A record larger than the share is "
+            + "still taken when its peer's queue is empty")
+    long queue_bytes_total() default 64L * 1024 * 1024;
+
     @AttributeDefinition(name = "Reconnect min (ms)", description = "First reconnect delay; doubles per failure, with jitter")
     long reconnect_min_ms() default 100;
 

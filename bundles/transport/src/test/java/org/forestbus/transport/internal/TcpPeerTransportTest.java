@@ -19,6 +19,8 @@ import org.forestbus.transport.internal.TestNodes.Inbox;
 import org.forestbus.transport.internal.TestNodes.RawPeer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class TcpPeerTransportTest {
 
@@ -414,10 +416,17 @@ class TcpPeerTransportTest {
         await().atMost(WAIT).until(() -> a.send("b", "t", intPayload(7, 4)) && inB.of("a", "t").contains(7));
     }
 
-    @Test
-    void fullQueueRefusesFramesForThatPeerOnly() throws Exception {
+    /**
+     * Each peer's queue is bounded by 256 KiB: set directly, or as node a's equal share of 512 KiB
+     * for all queues (a has two peers). A stalled peer fills its own bound only.
+     */
+    @ParameterizedTest(name = "bound from {0}")
+    @ValueSource(strings = {"queue.bytes.per.peer", "queue.bytes.total"})
+    void fullQueueRefusesFramesForThatPeerOnly(String boundBy) throws Exception {
         nodes = new TestNodes("a", "b", "c");
-        Cfg cfg = new Cfg().queue(256 * 1024);
+        Cfg cfg = boundBy.equals("queue.bytes.total")
+                ? new Cfg().queue(1 << 20).queueTotal(512 * 1024)
+                : new Cfg().queue(256 * 1024);
         TcpPeerTransport b = nodes.start("b", cfg);
         TcpPeerTransport c = nodes.start("c", cfg);
         try (var proxy = org.forestbus.transport.internal.proxy.FaultProxy.start(b.localPort())) {
@@ -452,6 +461,9 @@ class TcpPeerTransportTest {
             }
             await().atMost(WAIT).until(() -> inC.of("a", "t").size() == 100);
             assertThat(inC.of("a", "t")).isEqualTo(range(100));
+            // a record larger than the bound still goes to a peer whose queue is empty
+            assertThat(a.send("c", "t", intPayload(100, 300 * 1024))).isTrue();
+            await().atMost(WAIT).until(() -> inC.of("a", "t").size() == 101);
             // the stalled peer catches up once the link drains, in order, with nothing lost
             proxy.pass();
             final int total = accepted;

@@ -110,6 +110,7 @@ final class TestNodes implements AutoCloseable {
         String secret = "s3cret";
         int maxFrame = 64 << 20;
         long queue = 64L << 20;
+        long queueTotal = 64L << 20;
         long reconnectMin = 20;
         long reconnectMax = 300;
         long connect = 2000;
@@ -120,6 +121,7 @@ final class TestNodes implements AutoCloseable {
         Cfg secret(String s) { secret = s; return this; }
         Cfg maxFrame(int m) { maxFrame = m; return this; }
         Cfg queue(long q) { queue = q; return this; }
+        Cfg queueTotal(long q) { queueTotal = q; return this; }
         Cfg handshake(long ms) { handshake = ms; return this; }
         Cfg idle(long ms) { idle = ms; return this; }
 
@@ -129,6 +131,7 @@ final class TestNodes implements AutoCloseable {
         @Override public String _secret() { return secret; }
         @Override public int max_frame_bytes() { return maxFrame; }
         @Override public long queue_bytes_per_peer() { return queue; }
+        @Override public long queue_bytes_total() { return queueTotal; }
         @Override public long reconnect_min_ms() { return reconnectMin; }
         @Override public long reconnect_max_ms() { return reconnectMax; }
         @Override public long connect_timeout_ms() { return connect; }
