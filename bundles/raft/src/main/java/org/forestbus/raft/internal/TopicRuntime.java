@@ -58,7 +58,8 @@ public final class TopicRuntime {
     private long handoffWindowStart = System.nanoTime();
     private long handoffSpentMillis;
     private final ExecutorService workers;
-    private final List<CopyOnWriteArrayList<Runnable>> phases = Stream.generate(CopyOnWriteArrayList<Runnable>::new).limit(TICK_PHASES).toList();
+    private final List<CopyOnWriteArrayList<Runnable>> phases =
+            Stream.generate(CopyOnWriteArrayList<Runnable>::new).limit(TICK_PHASES).toList();
     private final Map<Runnable, Integer> phaseOf = new HashMap<>(); // guarded by itself
     private int nextPhase; // timer thread only
 

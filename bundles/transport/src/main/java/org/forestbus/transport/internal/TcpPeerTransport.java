@@ -83,7 +83,6 @@ public final class TcpPeerTransport implements PeerTransport {
     private final int maxFrameBytes;
     /** Bound of one peer's send queue: min(queue.bytes.per.peer, queue.bytes.total / peers). */
     private final long queueBytesPerPeer;
-    private final long queueBytesTotal;
     private final long reconnectMinNanos;
     private final long reconnectMaxNanos;
     private final long connectTimeoutNanos;
@@ -121,7 +120,7 @@ public final class TcpPeerTransport implements PeerTransport {
         this.self = nodeInfo.nodeName();
         this.clusterId = nodeInfo.clusterId();
         this.maxFrameBytes = cfg.max_frame_bytes();
-        this.queueBytesTotal = cfg.queue_bytes_total();
+        long queueBytesTotal = cfg.queue_bytes_total();
         this.reconnectMinNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(1, cfg.reconnect_min_ms()));
         this.reconnectMaxNanos = Math.max(reconnectMinNanos, TimeUnit.MILLISECONDS.toNanos(cfg.reconnect_max_ms()));
         this.connectTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(cfg.connect_timeout_ms());
