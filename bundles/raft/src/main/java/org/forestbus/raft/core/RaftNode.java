@@ -1175,18 +1175,22 @@ public final class RaftNode {
             return false;
         }
         commit = followerCommit;
-        bcastCommit();
-        maybeStepDownAfterRemoval();
+        afterCommitAdvanced();
         return true;
     }
 
     private boolean maybeCommitAndStepDown() {
         boolean c = maybeCommit();
         if (c) {
-            bcastCommit();
-            maybeStepDownAfterRemoval();
+            afterCommitAdvanced();
         }
         return c;
+    }
+
+    /** Tells the followers the new commit index; steps down if it commits our own removal. */
+    private void afterCommitAdvanced() {
+        bcastCommit();
+        maybeStepDownAfterRemoval();
     }
 
     /**

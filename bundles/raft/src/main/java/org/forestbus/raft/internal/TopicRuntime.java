@@ -97,7 +97,7 @@ public final class TopicRuntime {
     public void addTicker(Runnable ticker) {
         synchronized (phaseOf) {
             if (!phaseOf.containsKey(ticker)) {
-                place(ticker);
+                moveTo(ticker, randomFollowerPhase());
             }
         }
     }
@@ -118,24 +118,9 @@ public final class TopicRuntime {
      */
     public void rephaseTicker(Runnable ticker) {
         synchronized (phaseOf) {
-            Integer p = phaseOf.remove(ticker);
-            if (p != null) {
-                phases.get(p).remove(ticker);
-                place(ticker);
+            if (phaseOf.containsKey(ticker)) {
+                moveTo(ticker, randomFollowerPhase());
             }
-        }
-    }
-
-    private void place(Runnable ticker) {
-        int p = ThreadLocalRandom.current().nextInt(1, TICK_PHASES); // any but the leaders' phase
-        phaseOf.put(ticker, p);
-        phases.get(p).add(ticker);
-    }
-
-    /** The phase a ticker ticks in, or -1 when it is not registered (tests). */
-    int phaseOf(Runnable ticker) {
-        synchronized (phaseOf) {
-            return phaseOf.getOrDefault(ticker, -1);
         }
     }
 
@@ -148,10 +133,28 @@ public final class TopicRuntime {
         synchronized (phaseOf) {
             Integer p = phaseOf.get(ticker);
             if (p != null && p != LEADERS_PHASE) {
-                phases.get(p).remove(ticker);
-                phaseOf.put(ticker, LEADERS_PHASE);
-                phases.get(LEADERS_PHASE).add(ticker);
+                moveTo(ticker, LEADERS_PHASE);
             }
+        }
+    }
+
+    private static int randomFollowerPhase() {
+        return ThreadLocalRandom.current().nextInt(1, TICK_PHASES); // any but the leaders' phase
+    }
+
+    /** Puts {@code ticker} in phase {@code to}, out of the one it was in (caller holds phaseOf). */
+    private void moveTo(Runnable ticker, int to) {
+        Integer from = phaseOf.put(ticker, to);
+        if (from != null) {
+            phases.get(from).remove(ticker);
+        }
+        phases.get(to).add(ticker);
+    }
+
+    /** The phase a ticker ticks in, or -1 when it is not registered. */
+    int phaseOf(Runnable ticker) {
+        synchronized (phaseOf) {
+            return phaseOf.getOrDefault(ticker, -1);
         }
     }
 
